@@ -1,0 +1,11 @@
+"""Datasets as whole tensors on the device, with batched augmentation (PAPER.md §5)."""
+
+from .augment import augment
+from .loader import batches
+from .sources import DATASETS, DataNotFoundError, default_cache_dir, default_data_dir, load_dataset, load_npz
+from .splits import Augmentation, Dataset, Split, to_float
+
+__all__ = [
+    "DATASETS", "Augmentation", "DataNotFoundError", "Dataset", "Split", "augment", "batches",
+    "default_cache_dir", "default_data_dir", "load_dataset", "load_npz", "to_float",
+]

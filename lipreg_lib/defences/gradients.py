@@ -1,0 +1,48 @@
+"""Input gradients of the per-example cross-entropy, the quantity every defence is built on."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def input_gradients(losses: torch.Tensor, x: torch.Tensor, create_graph: bool = False) -> torch.Tensor:
+    """Per-example gradients ``g_i = ∇_{x_i} ℓ(x_i)`` from the per-example losses ``ℓ_i`` (a gradient of ``Σ_i ℓ_i``).
+
+    With ``create_graph`` the result stays differentiable (double backpropagation).
+    """
+    (grads,) = torch.autograd.grad(losses.sum(), x, create_graph=create_graph, retain_graph=True)
+    return grads
+
+
+def flat_norms(v: torch.Tensor) -> torch.Tensor:
+    """Per-example Euclidean norms ``‖v_i‖₂`` of a batch of any shape."""
+    return v.flatten(1).norm(dim=1)
+
+
+def unit_directions(g: torch.Tensor, norm: str) -> torch.Tensor:
+    """The first-order worst perturbation of unit size, ``v* = argmax_{‖v‖≤1} ⟨g, v⟩`` (PAPER.md §1).
+
+    - ``"l2"``: ``v* = g / ‖g‖₂`` (the gradient attack direction);
+    - ``"linf"``: ``v* = sign(g)`` (FGSM);
+    - ``"linf-unit-l2"``: ``sign(g) / √n``, the authors' FGSM training step of unit Euclidean length.
+    Zero gradients give a zero direction.
+    """
+    if norm == "l2":
+        shape = (-1,) + (1,) * (g.dim() - 1)
+        return g / flat_norms(g).clamp_min(1e-12).view(shape)
+    if norm == "linf":
+        return g.sign()
+    if norm == "linf-unit-l2":
+        return g.sign() / g[0].numel() ** 0.5
+    raise ValueError(f"unknown direction norm {norm!r}; choose from: l2, linf, linf-unit-l2")
+
+
+def loss_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(g, logits)``: per-example ``∇_x ℓ`` at ``x`` with the model as it is (no parameter gradients touched)."""
+    with torch.enable_grad():
+        leaf = x.detach().requires_grad_(True)
+        logits = model(leaf)
+        grads = input_gradients(F.cross_entropy(logits, y, reduction="none"), leaf)
+    return grads, logits.detach()

@@ -1,0 +1,73 @@
+"""Penalties on the input gradient of the loss, evaluated at the clean training batch.
+
+Each receives the per-example losses ``ℓ_i`` and gradients ``g_i = ∇_{x_i} ℓ_i`` (differentiable
+when :attr:`second_order`), so that several penalties share one gradient computation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .gradients import flat_norms, unit_directions
+
+
+@dataclass(frozen=True)
+class LipschitzPenalty:
+    """Lipschitz regularisation of the loss (PAPER.md eq. 12): ``λ · max_i ‖∇_{x_i} L‖₂``.
+
+    ``per_example=False`` (the authors' convention, default): ``L = (1/B) Σ_j ℓ_j`` is the batch *mean*
+    loss, so each gradient carries a factor ``1/B``: penalty ``λ · max_i ‖g_i‖₂ / B``.
+    ``per_example=True``: ``L = ℓ_i``, penalty ``λ · max_i ‖g_i‖₂``. Not squared, no target constant.
+    """
+
+    lam: float
+    per_example: bool = False
+    second_order = True
+
+    def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, losses: torch.Tensor, grads: torch.Tensor) -> torch.Tensor:
+        scale = 1.0 if self.per_example else 1.0 / x.shape[0]
+        return self.lam * scale * flat_norms(grads).max()
+
+
+@dataclass(frozen=True)
+class GradientNormPenalty:
+    """Double backpropagation (Drucker & LeCun 1992): ``λ · (1/B) Σ_i ‖∇_{x_i} ℓ_i‖₂²``."""
+
+    lam: float
+    second_order = True
+
+    def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, losses: torch.Tensor, grads: torch.Tensor) -> torch.Tensor:
+        return self.lam * flat_norms(grads).pow(2).mean()
+
+
+@dataclass(frozen=True)
+class FiniteDifferencePenalty:
+    """Finite-difference gradient regularisation (Finlay & Oberman 2019, PAPER.md §6).
+
+    With ``v_i = g_i/‖g_i‖₂`` held fixed (no second-order graph), the directional derivative
+    ``d_i ≈ ‖g_i‖₂`` is ``(ℓ(x_i + h v_i) − ℓ(x_i)) / h`` (``"forward"``) or
+    ``(ℓ(x_i + h v_i) − ℓ(x_i − h v_i)) / 2h`` (``"central"``); penalty ``λ/2 · (1/B) Σ_i d_i²``,
+    which tends to ``λ/2 · E‖g‖₂²`` as ``h → 0``.
+    """
+
+    lam: float
+    h: float = 0.01
+    scheme: str = "forward"
+    second_order = False
+
+    def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, losses: torch.Tensor, grads: torch.Tensor) -> torch.Tensor:
+        v = unit_directions(grads.detach(), "l2")
+
+        def loss_at(point: torch.Tensor) -> torch.Tensor:
+            return F.cross_entropy(model(point), y, reduction="none")
+
+        x = x.detach()
+        if self.scheme == "central":
+            d = (loss_at(x + self.h * v) - loss_at(x - self.h * v)) / (2 * self.h)
+        else:
+            d = (loss_at(x + self.h * v) - losses) / self.h
+        return 0.5 * self.lam * d.pow(2).mean()

@@ -1,0 +1,32 @@
+"""Adversarial training perturbations (PAPER.md §2, §5): the model trains on ``x + δ`` only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .gradients import loss_gradient, unit_directions
+
+
+@dataclass(frozen=True)
+class Perturbation:
+    """``δ = ε · v*(∇_x ℓ(x))`` computed in eval mode (batch-norm statistics untouched, parameter
+    gradients off). ``norm="l2"`` gives ``v* = g/‖g‖₂`` (2-norm AT); ``"linf-unit-l2"`` gives the
+    authors' FGSM step ``sign(g)/√n`` (unit Euclidean length). Not clipped to [0,1] unless ``clip``.
+    """
+
+    eps: float
+    norm: str
+    clip: bool = False
+
+    def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        was_training = model.training
+        model.eval()
+        try:
+            grads, _ = loss_gradient(model, x, y)
+        finally:
+            model.train(was_training)
+        adversarial = x + self.eps * unit_directions(grads, self.norm)
+        return (adversarial.clamp(0, 1) if self.clip else adversarial).detach()

@@ -1,0 +1,1 @@
+"""Evaluation: clean metrics, error curves, stability statistics (PAPER.md §4)."""

@@ -1,0 +1,22 @@
+"""The pre-softmax "sigmoid" layer of PAPER.md §5 (App. A.1)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class TanhHead(nn.Module):
+    """``z ↦ |t| · tanh(BN(z) / |t|)``: batch-norm over the logits without learnable parameters, then
+    a scaled tanh with one learnable scalar ``t`` (initialised to 1). Logits are squashed into
+    ``(-|t|, |t|)``, which caps the loss gradient that large logit gaps would otherwise produce.
+    """
+
+    def __init__(self, num_classes: int) -> None:
+        super().__init__()
+        self.norm = nn.BatchNorm1d(num_classes, affine=False)
+        self.t = nn.Parameter(torch.ones(()))
+
+    def forward(self, logits: torch.Tensor) -> torch.Tensor:
+        scale = self.t.abs()
+        return scale * torch.tanh(self.norm(logits) / scale)

@@ -1,0 +1,178 @@
+"""The training loop: data on the device, a defence objective per step, atomic checkpoints, resume."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from ..data import Dataset, batches, load_dataset
+from ..defences import make_defence
+from ..evaluate.clean import clean_metrics
+from ..models import build, parameter_count, weight_layers
+from ..validation import LipregError
+from . import distributed
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint, write_json
+from .config import TrainConfig
+from .provenance import provenance
+from .schedule import learning_rate
+
+CHECKPOINT = "checkpoint.pt"
+RUN_JSON = "run.json"
+EpochHook = Callable[[int, dict], None]
+
+
+@dataclass
+class TrainResult:
+    model: nn.Module
+    dataset: Dataset
+    history: list[dict]
+    out_dir: Path | None
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``auto`` → the GPU when there is one, else the CPU; anything else must name an available device."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise LipregError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise LipregError(f"device {name!r} requested but no CUDA GPU is available; use --device cpu")
+    return device
+
+
+def build_model(config: TrainConfig, dataset: Dataset) -> nn.Module:
+    """The model of ``config`` for ``dataset``, initialised from ``config.seed``."""
+    torch.manual_seed(config.seed)
+    return build(config.model, dataset.num_classes, dataset.input_shape, config.tanh_head)
+
+
+def load_run(out_dir: Path | str, device: str = "cpu", data_dir: Path | str | None = None) -> tuple[nn.Module, Dataset, TrainConfig]:
+    """The trained model of a finished run folder, in eval mode, with its dataset and config."""
+    state = load_checkpoint(Path(out_dir) / CHECKPOINT)
+    config = TrainConfig.from_dict(state["config"])
+    dataset = load_dataset(config.dataset, data_dir)
+    model = build_model(config, dataset)
+    model.load_state_dict(state["model"])
+    return model.to(resolve_device(device)).eval(), dataset, config
+
+
+def train(
+    config: TrainConfig,
+    out_dir: Path | str | None = None,
+    *,
+    data_dir: Path | str | None = None,
+    cache_dir: Path | str | None = None,
+    device: str = "auto",
+    resume: bool = False,
+    progress: bool = True,
+    on_epoch_end: EpochHook | None = None,
+    dataset: Dataset | None = None,
+) -> TrainResult:
+    """Train ``config`` and return the model; with ``out_dir``, checkpoint and ``run.json`` every epoch.
+
+    Every epoch draws its shuffling and augmentation from a generator seeded by ``(seed, epoch)``, so
+    a run resumed from the checkpoint of epoch ``k`` ends with the same weights as an uninterrupted one.
+    """
+    torch_device = resolve_device(device)
+    context = distributed.setup(torch_device)
+    if context.world_size > 1 and torch_device.type == "cuda":
+        torch_device = torch.device("cuda", context.rank % torch.cuda.device_count())
+        torch.cuda.set_device(torch_device)
+    out = Path(out_dir) if out_dir is not None else None
+    checkpoint_path = out / CHECKPOINT if out else None
+    if out and not resume and checkpoint_path.exists():
+        raise LipregError(f"{str(out)!r} already holds a run; pass --resume to continue it or choose another --out")
+
+    dataset = dataset or load_dataset(config.dataset, data_dir, cache_dir)
+    train_split = dataset.train.subset(config.train_subset, config.seed).to(torch_device)
+    test_split = dataset.test.subset(config.test_subset, config.seed).to(torch_device)
+    model = build_model(config, dataset).to(torch_device)
+    if config.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    objective = make_defence(config.defence, config.eps, config.lam, config.h, clip=config.clip, per_example=config.per_example)
+    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+
+    start_epoch, history = 0, []
+    if resume and checkpoint_path is not None and checkpoint_path.exists():
+        state = load_checkpoint(checkpoint_path, config.to_dict())
+        try:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+        except (RuntimeError, ValueError, KeyError) as error:
+            raise CheckpointError(f"checkpoint {str(checkpoint_path)!r} does not fit model {config.model!r}: {error}") from None
+        start_epoch, history = state["epoch"], list(state["history"])
+
+    trained = model
+    if context.world_size > 1:
+        trained = nn.parallel.DistributedDataParallel(model, device_ids=[torch_device] if torch_device.type == "cuda" else None)
+    steps_per_epoch = max(len(train_split) // config.batch_size, 1)
+    total_steps = steps_per_epoch * config.epochs
+    autocast = torch.autocast(torch_device.type, dtype=torch.bfloat16) if config.bf16 else nullcontext()
+    record = {
+        "config": config.to_dict(), "defence": objective.name, "status": "running", "world_size": context.world_size,
+        "dataset": {"name": dataset.name, "train_size": len(train_split), "test_size": len(test_split),
+                    "input_shape": list(dataset.input_shape), "num_classes": dataset.num_classes, **dataset.provenance},
+        "model": {"parameters": parameter_count(model), "weight_layers": weight_layers(model)},
+        "provenance": provenance(torch_device),
+    }
+
+    for epoch in range(start_epoch, config.epochs):
+        started = time.perf_counter()
+        generator = torch.Generator(device=torch_device).manual_seed(config.seed * 1_000_003 + epoch)
+        trained.train()
+        loss_sum = torch.zeros((), device=torch_device)
+        correct = torch.zeros((), device=torch_device)
+        seen = 0
+        bar = tqdm(total=steps_per_epoch, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not (progress and context.is_main), leave=False)
+        stream = batches(train_split, config.batch_size, shuffle=True, generator=generator, drop_last=True,
+                         augmentation=dataset.augmentation if config.augment else None,
+                         rank=context.rank, world_size=context.world_size)
+        for step, (x, y) in enumerate(stream):
+            lr = learning_rate(epoch * steps_per_epoch + step, total_steps, config.lr, config.milestones, config.gamma)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            if config.channels_last and x.dim() == 4:
+                x = x.contiguous(memory_format=torch.channels_last)
+            with autocast:
+                loss, logits = objective(trained, x, y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            loss_sum += loss.detach().float() * len(y)
+            correct += (logits.detach().argmax(1) == y).sum()
+            seen += len(y)
+            bar.update()
+            if step % 20 == 0 or step == steps_per_epoch - 1:
+                value = loss.item()
+                if not math.isfinite(value):
+                    raise LipregError(f"training diverged: loss {value} at epoch {epoch + 1}, step {step + 1}; lower --lr or --lam")
+                bar.set_postfix(loss=f"{value:.3f}", acc=f"{correct.item() / seen:.3f}", lr=f"{lr:.4g}")
+        bar.close()
+        totals = context.mean(torch.stack([loss_sum / seen, correct / seen]))
+        test = clean_metrics(model, test_split)
+        metrics = {"epoch": epoch + 1, "seconds": time.perf_counter() - started, "lr": lr,
+                   "train_loss": totals[0].item(), "train_accuracy": totals[1].item(),
+                   "test_loss": test["loss"], "test_accuracy": test["accuracy"]}
+        history.append(metrics)
+        if progress and context.is_main:
+            tqdm.write(f"epoch {epoch + 1}/{config.epochs}: train loss {metrics['train_loss']:.4f} acc {metrics['train_accuracy']:.4f} | "
+                       f"test loss {metrics['test_loss']:.4f} acc {metrics['test_accuracy']:.4f} | {metrics['seconds']:.1f}s")
+        if out is not None and context.is_main:
+            save_checkpoint(checkpoint_path, {"config": config.to_dict(), "epoch": epoch + 1, "history": history,
+                                              "model": model.state_dict(), "optimizer": optimizer.state_dict()})
+            finished = epoch + 1 == config.epochs
+            write_json(out / RUN_JSON, {**record, "status": "finished" if finished else "running", "epochs": history})
+        if on_epoch_end is not None:
+            on_epoch_end(epoch + 1, metrics)
+    distributed.teardown(context)
+    return TrainResult(model.eval(), dataset, history, out)

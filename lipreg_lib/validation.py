@@ -1,0 +1,66 @@
+"""Argument checks shared by the library and the CLI: each error names the bad value."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import torch
+
+
+class LipregError(ValueError):
+    """A user-facing error: bad argument, missing data, corrupt checkpoint."""
+
+
+def check_choice(kind: str, value: str, choices: Iterable[str]) -> str:
+    """Return ``value`` if it is one of ``choices``; otherwise raise naming it and the valid ones."""
+    options = sorted(choices)
+    if value not in options:
+        raise LipregError(f"unknown {kind} {value!r}; choose from: {', '.join(options)}")
+    return value
+
+
+def check_nonnegative(name: str, value: float) -> float:
+    """Return ``value`` as float if finite and ``>= 0`` (ε, λ, weight decay…)."""
+    value = _finite(name, value)
+    if value < 0:
+        raise LipregError(f"{name} must be >= 0, got {value!r}")
+    return value
+
+
+def check_positive(name: str, value: float) -> float:
+    """Return ``value`` as float if finite and ``> 0`` (step sizes, h, learning rates)."""
+    value = _finite(name, value)
+    if value <= 0:
+        raise LipregError(f"{name} must be > 0, got {value!r}")
+    return value
+
+
+def check_positive_int(name: str, value: int) -> int:
+    """Return ``value`` if it is an integer ``>= 1`` (epochs, batch sizes, iterations)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise LipregError(f"{name} must be an integer >= 1, got {value!r}")
+    return value
+
+
+def check_images(x: torch.Tensor, y: torch.Tensor | None = None) -> None:
+    """Check a batch ``x`` of shape (B, ...) is finite, and labels ``y`` of shape (B,) match it."""
+    if not torch.is_tensor(x) or x.dim() < 2:
+        shape = tuple(x.shape) if torch.is_tensor(x) else type(x).__name__
+        raise LipregError(f"inputs must be a tensor of shape (batch, ...), got {shape}")
+    if x.is_floating_point() and not bool(torch.isfinite(x).all()):
+        raise LipregError(f"inputs contain {int((~torch.isfinite(x)).sum())} NaN or infinite values")
+    if y is not None and (y.dim() != 1 or y.shape[0] != x.shape[0]):
+        raise LipregError(
+            f"labels must have shape ({x.shape[0]},) to match inputs {tuple(x.shape)}, got {tuple(y.shape)}"
+        )
+
+
+def _finite(name: str, value: float) -> float:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise LipregError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(value):
+        raise LipregError(f"{name} must be finite, got {value!r}")
+    return value
