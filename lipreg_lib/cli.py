@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,7 +32,8 @@ def _train(args: argparse.Namespace) -> int:
     config = TrainConfig(**options)
     result = train(config, args.out, data_dir=args.data_dir, device=args.device, resume=args.resume, progress=not args.quiet)
     last = result.history[-1] if result.history else {}
-    print(json.dumps({"out": str(args.out), "epochs": len(result.history), "test_accuracy": last.get("test_accuracy"),
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(json.dumps({"out": str(args.out), "epochs": len(result.history), "test_accuracy": last.get("test_accuracy"),
                       "seconds": sum(h["seconds"] for h in result.history)}))
     return 0
 

@@ -52,8 +52,8 @@ def _from_arrays(name: str, x_train, y_train, x_test, y_test, num_classes: int |
                 raise LipregError(f"{name}: float inputs must lie in [0, 1], found [{x.min()}, {x.max()}]")
         return torch.from_numpy(np.require(x, requirements=["C", "W"]))
 
-    train = Split(images(np.asarray(x_train)), torch.as_tensor(np.asarray(y_train), dtype=torch.int64))
-    test = Split(images(np.asarray(x_test)), torch.as_tensor(np.asarray(y_test), dtype=torch.int64))
+    train = Split(images(np.asarray(x_train)), torch.tensor(np.asarray(y_train), dtype=torch.int64))
+    test = Split(images(np.asarray(x_test)), torch.tensor(np.asarray(y_test), dtype=torch.int64))
     if train.x.shape[1:] != test.x.shape[1:]:
         raise LipregError(f"{name}: train inputs {tuple(train.x.shape[1:])} and test inputs {tuple(test.x.shape[1:])} differ in shape")
     classes = num_classes or int(max(train.y.max(), test.y.max())) + 1

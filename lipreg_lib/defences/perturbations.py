@@ -22,6 +22,8 @@ class Perturbation:
     clip: bool = False
 
     def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if isinstance(model, nn.parallel.DistributedDataParallel):  # no gradient synchronisation here
+            model = model.module
         was_training = model.training
         model.eval()
         try:

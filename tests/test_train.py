@@ -1,0 +1,117 @@
+import json
+
+import pandas as pd
+import pytest
+import torch
+
+from lipreg_lib.train import CheckpointError, TrainConfig, learning_rate, load_checkpoint, load_run, train
+from lipreg_lib.train.checkpoint import atomic_write
+from lipreg_lib.validation import LipregError
+
+
+def test_schedule_scales_the_paper_milestones():
+    # 200 epochs: x0.2 at epochs 60, 120, 160
+    lrs = [learning_rate(e, 200, 0.1, (0.3, 0.6, 0.8), 0.2) for e in (0, 59, 60, 119, 120, 160, 199)]
+    assert lrs == pytest.approx([0.1, 0.1, 0.02, 0.02, 0.004, 0.0008, 0.0008])
+
+
+def test_digits_baseline_reaches_95_percent_and_writes_run_json(tmp_path, digits):
+    result = train(TrainConfig(epochs=5), tmp_path, dataset=digits, progress=False)
+    assert result.history[-1]["test_accuracy"] >= 0.95
+    record = json.loads((tmp_path / "run.json").read_text())
+    assert record["status"] == "finished" and record["config"]["seed"] == 0
+    assert {"git_commit", "device", "versions", "time"} <= set(record["provenance"])
+    table = pd.json_normalize(record, record_path="epochs", meta=[["config", "defence"]])
+    assert list(table["epoch"]) == [1, 2, 3, 4, 5] and table["seconds"].gt(0).all()
+    model, _, config = load_run(tmp_path)
+    assert config == TrainConfig(epochs=5)
+    assert torch.equal(model.state_dict()["0.weight"], result.model.state_dict()["0.weight"])
+
+
+def test_training_is_deterministic_on_cpu(digits):
+    a = train(TrainConfig(epochs=1), dataset=digits, progress=False).model.state_dict()
+    b = train(TrainConfig(epochs=1), dataset=digits, progress=False).model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_resume_reaches_the_same_weights_as_an_uninterrupted_run(tmp_path, digits):
+    config = TrainConfig(epochs=3, defence="at-l2", eps=0.05, train_subset=600)
+    reference = train(config, tmp_path / "whole", dataset=digits, progress=False).model.state_dict()
+
+    def stop_after_first(epoch, metrics):
+        if epoch == 1:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        train(config, tmp_path / "cut", dataset=digits, progress=False, on_epoch_end=stop_after_first)
+    assert load_checkpoint(tmp_path / "cut" / "checkpoint.pt")["epoch"] == 1
+    resumed = train(config, tmp_path / "cut", dataset=digits, progress=False, resume=True)
+    assert [h["epoch"] for h in resumed.history] == [1, 2, 3]
+    weights = resumed.model.state_dict()
+    assert all(torch.equal(weights[k], reference[k]) for k in reference)
+
+
+def test_existing_run_is_never_overwritten(tmp_path, digits):
+    train(TrainConfig(epochs=1), tmp_path, dataset=digits, progress=False)
+    before = (tmp_path / "checkpoint.pt").read_bytes()
+    with pytest.raises(LipregError, match="already holds a run; pass --resume"):
+        train(TrainConfig(epochs=1), tmp_path, dataset=digits, progress=False)
+    assert (tmp_path / "checkpoint.pt").read_bytes() == before
+
+
+def test_corrupt_and_mismatched_checkpoints_give_clear_errors(tmp_path, digits):
+    train(TrainConfig(epochs=1), tmp_path, dataset=digits, progress=False)
+    path = tmp_path / "checkpoint.pt"
+    with pytest.raises(CheckpointError, match=r"different run \(model: checkpoint 'small-cnn' vs requested 'mlp'"):
+        train(TrainConfig(epochs=1, model="mlp"), tmp_path, dataset=digits, progress=False, resume=True)
+    path.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(CheckpointError, match="is corrupt or not a lipreg checkpoint"):
+        load_checkpoint(path)
+    torch.save({"weights": torch.zeros(2)}, path)
+    with pytest.raises(CheckpointError, match="not a lipreg checkpoint of format 1"):
+        load_checkpoint(path)
+
+
+def test_checkpoint_refuses_pickled_code(tmp_path):
+    path = tmp_path / "evil.pt"
+    torch.save({"format": 1, "model": {}, "payload": TrainConfig()}, path)  # an arbitrary Python object
+    with pytest.raises(CheckpointError, match="corrupt or not a lipreg checkpoint"):
+        load_checkpoint(path)
+
+
+def test_atomic_write_keeps_old_file_when_writing_fails(tmp_path):
+    path = tmp_path / "result.json"
+    path.write_text("old")
+
+    def failing(stream):
+        stream.write(b"partial")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        atomic_write(path, failing)
+    assert path.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["result.json"]
+
+
+@pytest.mark.parametrize(
+    "options,message",
+    [({"eps": -0.1}, "eps must be >= 0, got -0.1"), ({"lam": float("nan")}, "lam must be finite, got nan"),
+     ({"h": 0.0}, "h must be > 0, got 0.0"), ({"epochs": 0}, "epochs must be an integer >= 1, got 0"),
+     ({"milestones": (0.5, 1.5)}, "milestones are fractions")],
+)
+def test_bad_config_names_the_value(options, message):
+    with pytest.raises(LipregError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        TrainConfig(**options)
+
+
+def test_divergence_is_reported_not_silently_trained_through(digits):
+    with pytest.raises(LipregError, match="training diverged"):
+        train(TrainConfig(epochs=1, model="mlp", lr=1e6, weight_decay=0), dataset=digits, progress=False)
+
+
+def test_mnist_small_cnn_reaches_98_percent_in_one_epoch(data_dir, tmp_path):
+    result = train(TrainConfig(dataset="mnist", epochs=1), tmp_path, data_dir=data_dir, progress=False)
+    assert result.history[-1]["test_accuracy"] >= 0.98
