@@ -38,16 +38,45 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _evaluate(args: argparse.Namespace) -> int:
+    from .evaluate.report import EVAL_JSON, evaluate_run
+
+    entry = evaluate_run(args.run, args.attack, args.n, data_dir=args.data_dir, device=args.device, steps=args.steps)
+    print(json.dumps({k: entry[k] for k in ("attack", "n", "error_eps0", "error_eps0.1", "median_distance", "not_found", "seconds")}
+                     | {"written": str(args.run / EVAL_JSON)}))
+    return 0
+
+
+def _data_lipschitz(args: argparse.Namespace) -> int:
+    import time
+
+    from .data import load_dataset
+    from .lipschitz import data_lipschitz
+    from .train import provenance, resolve_device, write_json
+
+    device = resolve_device(args.device)
+    train = load_dataset(args.dataset, args.data_dir).train.to(device)
+    started = time.perf_counter()
+    result = data_lipschitz(train.x, train.y)
+    line = {"dataset": args.dataset, "n": len(train), "lipschitz": result.lipschitz, "min_distance": result.min_distance,
+            "pair": list(result.pair), "labels": [int(train.y[i]) for i in result.pair], "duplicates": result.duplicates,
+            "seconds": time.perf_counter() - started}
+    print(json.dumps(line))
+    if args.save:
+        write_json(args.save, {**line, "duplicate_pairs": result.duplicate_pairs, "provenance": provenance(device)})
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     from .train import TrainConfig
 
     defaults = TrainConfig()
     root = argparse.ArgumentParser(prog="python -m lipreg_lib", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
-    commands.add_parser("info", help="list datasets, models, defences").set_defaults(run=_info)
+    commands.add_parser("info", help="list datasets, models, defences").set_defaults(handler=_info)
 
     train = commands.add_parser("train", help="train a model with a defence", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    train.set_defaults(run=_train)
+    train.set_defaults(handler=_train)
     train.add_argument("--dataset", default=defaults.dataset, help="digits, mnist, fashion-mnist, cifar10, cifar100, moons, circles or npz:PATH")
     train.add_argument("--model", default=defaults.model)
     train.add_argument("--defence", default=defaults.defence, help="components joined by '+': baseline, at-fgsm, at-l2, lip, gradnorm, fd, tulip")
@@ -70,6 +99,22 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, required=True, help="run folder: checkpoint.pt and run.json")
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     _common(train)
+
+    from .attacks import ALL_ATTACKS
+
+    evaluate = commands.add_parser("evaluate", help="minimal adversarial distances of a trained run: writes eval.json")
+    evaluate.set_defaults(handler=_evaluate)
+    evaluate.add_argument("--run", type=Path, required=True, help="a run folder written by train")
+    evaluate.add_argument("--attack", default="pgd-l2", choices=ALL_ATTACKS)
+    evaluate.add_argument("--n", type=int, default=None, help="attack only the first N test images")
+    evaluate.add_argument("--steps", type=int, default=None, help="attack iterations (default per attack)")
+    _common(evaluate)
+
+    lipschitz = commands.add_parser("data-lipschitz", help="the Lipschitz constant of a training set (PAPER.md eq. 13)")
+    lipschitz.set_defaults(handler=_data_lipschitz)
+    lipschitz.add_argument("--dataset", default="digits")
+    lipschitz.add_argument("--save", type=Path, default=None, help="also write the result with provenance to this JSON file")
+    _common(lipschitz)
     return root
 
 
@@ -82,7 +127,7 @@ def _common(command: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        return args.run(args)
+        return args.handler(args)
     except LipregError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -28,12 +28,13 @@ class BranchBlock(nn.Module):
             nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
             if stride != 1 or cin != cout else nn.Identity()
         )
+        self.activation = nn.ReLU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         branch = self.branches[0](x)
         for other in self.branches[1:]:
             branch = branch + other(x)
-        return torch.relu(self.shortcut(x) + branch / len(self.branches))
+        return self.activation(self.shortcut(x) + branch / len(self.branches))
 
 
 class ResNet(nn.Module):

@@ -1,0 +1,112 @@
+"""One batched iterative attack in the 2-norm, with pluggable step rules (PAPER.md §1, §4).
+
+Every attack here is ``δ_{t+1} = Π_ε(δ_t + α ε · step(∇_δ ℓ(x + δ_t)))``, with ``Π_ε`` the projection
+onto the Euclidean ball of radius ε intersected with the box ``[0,1]^n``. The step rules:
+
+- ``l2``: ``g/‖g‖₂`` (steepest ascent in the 2-norm): 1 step of size 1 is the *gradient attack*,
+  several steps are PGD-L2;
+- ``sign``: ``sign(g)/‖sign(g)‖₂`` (the FGSM direction, scaled to unit Euclidean length): 1 step is
+  FGSM, several are I-FGSM.
+
+Budgets ``ε`` are per image, and an image leaves the loop as soon as it is misclassified.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..defences.gradients import flat_norms, unit_directions
+from ..validation import LipregError, check_choice, check_positive, check_positive_int
+
+STEP_RULES = ("l2", "sign")
+
+
+def _per_image(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    return v.view((-1,) + (1,) * (like.dim() - 1))
+
+
+def project(delta: torch.Tensor, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+    """``Π_ε``: scale ``δ`` into the ball ``‖δ‖₂ ≤ ε`` then clip ``x + δ`` into ``[0,1]``."""
+    scale = (eps / flat_norms(delta).clamp_min(1e-12)).clamp(max=1)
+    delta = delta * _per_image(scale, delta)
+    return (x + delta).clamp(0, 1) - x
+
+
+def step_direction(g: torch.Tensor, rule: str) -> torch.Tensor:
+    """The unit-Euclidean-length ascent direction of ``rule`` for gradients ``g``."""
+    if rule == "l2":
+        return unit_directions(g, "l2")
+    return unit_directions(g.sign(), "l2")  # sign(g)/‖sign(g)‖₂
+
+
+@dataclass(frozen=True)
+class IterativeAttack:
+    """A fixed-budget attack: ``steps`` steps of relative size ``step_size`` (×ε) with ``rule``."""
+
+    name: str
+    rule: str = "l2"
+    steps: int = 20
+    step_size: float = 0.125
+    random_start: bool = False
+
+    def __post_init__(self) -> None:
+        check_choice("step rule", self.rule, STEP_RULES)
+        check_positive_int("steps", self.steps)
+        check_positive("step_size", self.step_size)
+
+    @torch.no_grad()
+    def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return ``(x_adv, success)``: ``‖x_adv − x‖₂ ≤ ε`` per image, ``success`` where ``f(x_adv) ≠ y``."""
+        eps = torch.as_tensor(eps, dtype=x.dtype, device=x.device).expand(x.shape[0]).clone()
+        if bool((eps < 0).any()) or not bool(torch.isfinite(eps).all()):
+            raise LipregError(f"attack budgets must be finite and >= 0, got min {eps.min().item()}")
+        delta = torch.zeros_like(x)
+        if self.random_start:
+            noise = torch.randn_like(x)
+            radius = eps * torch.rand_like(eps) ** (1 / x[0].numel())
+            delta = project(unit_directions(noise, "l2") * _per_image(radius, x), x, eps)
+        adversarial = x.clone()
+        success = torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
+        active = torch.arange(x.shape[0], device=x.device)
+        for step in range(self.steps + 1):
+            xa, ya, da, ea = x[active], y[active], delta[active], eps[active]
+            with torch.enable_grad():
+                da = da.requires_grad_(True)
+                logits = model(xa + da)
+                fooled = logits.argmax(1) != ya
+                gradient = None
+                if step < self.steps:
+                    (gradient,) = torch.autograd.grad(F.cross_entropy(logits, ya, reduction="sum"), da)
+            done = active[fooled]
+            adversarial[done] = (xa + da.detach())[fooled]
+            success[done] = True
+            if step == self.steps:
+                adversarial[active[~fooled]] = (xa + da.detach())[~fooled]
+                break
+            keep = ~fooled
+            active, xa, da, ea, gradient = active[keep], xa[keep], da.detach()[keep], ea[keep], gradient[keep]
+            if active.numel() == 0:
+                break
+            delta[active] = project(da + self.step_size * _per_image(ea, da) * step_direction(gradient, self.rule), xa, ea)
+        return adversarial, success
+
+
+ATTACKS = {
+    "fgsm": IterativeAttack("fgsm", "sign", steps=1, step_size=1.0),
+    "gradient": IterativeAttack("gradient", "l2", steps=1, step_size=1.0),
+    "ifgsm": IterativeAttack("ifgsm", "sign", steps=20, step_size=0.125),
+    "pgd-l2": IterativeAttack("pgd-l2", "l2", steps=20, step_size=0.125),
+}
+
+
+def get_attack(name: str, **overrides) -> IterativeAttack:
+    """A registered attack, with ``steps``, ``step_size`` or ``random_start`` overridden if given."""
+    check_choice("attack", name, ATTACKS)
+    base = ATTACKS[name]
+    values = {"name": base.name, "rule": base.rule, "steps": base.steps, "step_size": base.step_size,
+              "random_start": base.random_start, **{k: v for k, v in overrides.items() if v is not None}}
+    return IterativeAttack(**values)

@@ -1,0 +1,136 @@
+"""Attacks and error curves: closed-form distances, invariants of every result, a foolbox cross-check."""
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from lipreg_lib.attacks import (IterativeAttack, ddn, foolbox_minimal, foolbox_pgd_grid, get_attack, minimal_distance,
+                                project, run_attack)
+from lipreg_lib.data import Split
+from lipreg_lib.defences.gradients import flat_norms
+from lipreg_lib.evaluate.curves import error_curve, median_distance, summary
+from lipreg_lib.train import TrainConfig, train
+from lipreg_lib.validation import LipregError
+
+
+@pytest.fixture(scope="module")
+def linear_problem():
+    """A two-class linear classifier on [0,1]^6 and points whose closest boundary point lies inside the box.
+
+    With two classes the cross-entropy gradient points along ``w_other − w_y``, straight at the boundary;
+    with more, it mixes classes and PGD on the cross-entropy overestimates the distance (a known limit).
+    """
+    torch.manual_seed(3)
+    model = nn.Linear(6, 2).eval()
+    with torch.no_grad():  # boundaries through the centre of the cube
+        model.weight.normal_()
+        model.bias.copy_(-model.weight @ torch.full((6,), 0.5))
+    x = 0.35 + 0.3 * torch.rand(400, 6)
+    with torch.no_grad():
+        logits = model(x)
+    y = logits.argmax(1)
+    w, b = model.weight.detach(), model.bias.detach()
+    gaps = []
+    for j in range(2):
+        diff = w[y] - w[j]
+        gap = (logits.gather(1, y[:, None]).squeeze(1) - logits[:, j]) / diff.norm(dim=1)
+        gaps.append(torch.where(y == j, torch.full_like(gap, float("inf")), gap))
+    exact, closest = torch.stack(gaps, 1).min(1)
+    step = (w[y] - w[closest]) / (w[y] - w[closest]).norm(dim=1, keepdim=True)
+    inside = ((x - exact[:, None] * step).clamp(0, 1) == x - exact[:, None] * step).all(1) & (exact > 0.02) & (exact < 0.3)
+    return model, Split(x[inside], y[inside]), exact[inside].double()
+
+
+def test_bisection_pgd_finds_the_closed_form_distance_of_a_linear_model(linear_problem):
+    model, split, exact = linear_problem
+    assert len(split) > 100
+    result = minimal_distance(model, split, get_attack("pgd-l2"), rtol=0.005)
+    assert torch.all(result.distances >= exact * (1 - 1e-5))
+    assert torch.all(result.distances <= exact * 1.01)
+
+
+def test_deepfool_finds_the_closed_form_distance_of_a_linear_model(linear_problem):
+    pytest.importorskip("foolbox")
+    model, split, exact = linear_problem
+    result = foolbox_minimal(model, split, "deepfool", overshoot=0.0)  # foolbox still adds 1e-4 to each logit gap
+    assert torch.all(result.distances >= exact * (1 - 1e-5))
+    assert torch.all(result.distances <= exact * 1.01)
+
+
+def test_ddn_lands_near_the_closed_form_distance(linear_problem):
+    model, split, exact = linear_problem
+    result = ddn(model, split, steps=200)
+    assert torch.all(result.distances >= exact * (1 - 1e-5))
+    assert median_distance(result.distances / exact) < 1.02
+
+
+@pytest.fixture(scope="module")
+def trained(digits):
+    return train(TrainConfig(epochs=3), dataset=digits, progress=False).model.eval()
+
+
+@pytest.mark.parametrize("name", ["fgsm", "gradient", "ifgsm", "pgd-l2", "ddn", "deepfool"])
+def test_every_result_is_a_real_adversarial_example_within_its_distance(name, trained, digits):
+    if name == "deepfool":
+        pytest.importorskip("foolbox")
+    test = Split(digits.test.x[:120], digits.test.y[:120])
+    result = run_attack(trained, test, name)
+    x = test.floats()
+    found = result.found
+    assert found.sum() > 100
+    with torch.no_grad():
+        assert torch.all(trained(result.adversarial[found]).argmax(1) != test.y[found])
+    assert torch.all(flat_norms(result.adversarial[found] - x[found]).double() <= result.distances[found] + 1e-5)
+    assert result.adversarial.min() >= 0 and result.adversarial.max() <= 1
+    curve = error_curve(result.distances, torch.linspace(0, 3, 61))
+    assert torch.all(curve[1:] >= curve[:-1]) and curve[0] == (result.distances == 0).double().mean()
+
+
+def test_failed_attacks_count_as_infinite_not_zero(trained, digits):
+    test = Split(digits.test.x[:50], digits.test.y[:50])
+    weak = minimal_distance(trained, test, IterativeAttack("tiny", steps=1, step_size=1.0), max_eps=0.05)
+    failed = ~weak.found
+    assert failed.any() and torch.all(weak.distances[failed] == math.inf)
+    stats = summary(weak.distances)
+    assert stats["not_found"] == int(failed.sum())
+
+
+def test_stronger_attacks_give_smaller_distances(trained, digits):
+    """PAPER.md §4: iterative L2 ascent beats the single gradient step, which beats FGSM, on the median."""
+    test = Split(digits.test.x[:200], digits.test.y[:200])
+    medians = {name: median_distance(run_attack(trained, test, name).distances) for name in ("fgsm", "gradient", "pgd-l2")}
+    assert medians["pgd-l2"] < medians["gradient"] < medians["fgsm"]
+
+
+def test_our_pgd_is_no_weaker_than_foolbox_pgd(trained, digits):
+    pytest.importorskip("foolbox")
+    test = digits.test
+    ours = run_attack(trained, Split(test.x[:80], test.y[:80]), "pgd-l2")
+    grid = [0.2 * 1.02 ** k for k in range(120)]  # 2% spacing from 0.2 to ~2.1
+    theirs = foolbox_pgd_grid(trained, Split(test.x[:80], test.y[:80]), grid, steps=20)
+    assert median_distance(ours.distances) <= 1.02 * median_distance(theirs.distances)
+
+
+def test_projection_respects_ball_and_box():
+    x = torch.rand(5, 10)
+    delta = torch.randn(5, 10) * 3
+    eps = torch.tensor([0.1, 0.5, 1.0, 2.0, 0.0])
+    projected = project(delta, x, eps)
+    assert torch.all(flat_norms(projected) <= eps + 1e-6)
+    assert torch.all((x + projected >= 0) & (x + projected <= 1 + 1e-7))
+
+
+def test_attack_arguments_are_checked():
+    with pytest.raises(LipregError, match="unknown attack 'cw'"):
+        get_attack("cw")
+    with pytest.raises(LipregError, match="unknown step rule 'linf'"):
+        IterativeAttack("x", rule="linf")
+    with pytest.raises(LipregError, match="steps must be an integer >= 1, got 0"):
+        IterativeAttack("x", steps=0)
+    model = nn.Linear(4, 2)
+    with pytest.raises(LipregError, match="attack budgets must be finite and >= 0"):
+        get_attack("pgd-l2")(model, torch.rand(2, 4), torch.zeros(2, dtype=torch.long), torch.tensor([-1.0, 1.0]))
+    with pytest.raises(LipregError, match="NaN or infinite"):
+        minimal_distance(model, Split(torch.tensor([[float("nan"), 0, 0, 0]]), torch.zeros(1, dtype=torch.long)), get_attack("fgsm"))
