@@ -39,3 +39,36 @@ def test_train_then_resume_from_the_command_line(tmp_path):
     assert again.returncode == 2 and "pass --resume" in again.stderr
     resumed = subprocess.run(command + ["--resume"], capture_output=True, text=True, check=True)
     assert json.loads(resumed.stdout.strip().splitlines()[-1])["test_accuracy"] == summary["test_accuracy"]
+
+
+def test_evaluate_writes_eval_json_and_keeps_earlier_attacks(tmp_path, capsys):
+    assert main(["train", "--dataset", "digits", "--model", "small-cnn", "--epochs", "3", "--quiet", "--out", str(tmp_path)]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", "--run", str(tmp_path), "--attack", "pgd-l2", "--n", "40"]) == 0
+    line = json.loads(capsys.readouterr().out)
+    assert line["n"] == 40 and line["median_distance"] > 0
+    assert main(["evaluate", "--run", str(tmp_path), "--attack", "fgsm", "--n", "40"]) == 0
+    report = json.loads((tmp_path / "eval.json").read_text())
+    assert set(report["attacks"]) == {"pgd-l2", "fgsm"}
+    distances = report["attacks"]["pgd-l2"]["distances"]
+    assert len(distances) == 40 and report["attacks"]["fgsm"]["median_distance"] >= report["attacks"]["pgd-l2"]["median_distance"]
+    # the authors' statistic divides by the batch, here all 40 images
+    assert report["stability"]["max_loss_gradient_per_example"] == pytest.approx(40 * report["stability"]["max_loss_gradient"])
+    assert "git_commit" in report["attacks"]["fgsm"]["provenance"]
+
+
+def test_evaluate_reports_a_missing_or_corrupt_run(tmp_path, capsys):
+    assert main(["evaluate", "--run", str(tmp_path / "none")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    (tmp_path / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    assert main(["evaluate", "--run", str(tmp_path)]) == 2
+    assert "corrupt" in capsys.readouterr().err
+
+
+def test_data_lipschitz_prints_one_json_line_and_saves_provenance(tmp_path, capsys):
+    out = tmp_path / "dl.json"
+    assert main(["data-lipschitz", "--dataset", "digits", "--save", str(out)]) == 0
+    line = json.loads(capsys.readouterr().out)
+    assert {"lipschitz", "min_distance", "pair", "seconds"} <= set(line)
+    assert line["lipschitz"] == pytest.approx(1 / line["min_distance"]) and line["labels"][0] != line["labels"][1]
+    assert json.loads(out.read_text())["provenance"]["versions"]["torch"]
