@@ -25,7 +25,7 @@ def _info(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     from .train import TrainConfig, train
 
-    options = {k: getattr(args, k) for k in ("dataset", "model", "defence", "eps", "lam", "h", "tanh_head", "clip", "per_example",
+    options = {k: getattr(args, k) for k in ("dataset", "model", "defence", "eps", "lam", "h", "tanh_head", "width", "clip", "per_example",
                                              "epochs", "batch_size", "lr", "weight_decay", "train_subset", "test_subset", "seed",
                                              "bf16", "channels_last")}
     options["augment"] = not args.no_augment
@@ -67,6 +67,14 @@ def _data_lipschitz(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from .sweep import run_sweep
+
+    rows = run_sweep(args.grid, args.runs_dir, args.results_dir, data_dir=args.data_dir, device=args.device, progress=not args.quiet)
+    print(json.dumps({"runs": len(rows), "results": str(args.results_dir)}))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     from .train import TrainConfig
 
@@ -84,6 +92,7 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--lam", type=float, default=defaults.lam, help="penalty weight λ")
     train.add_argument("--h", type=float, default=defaults.h, help="finite-difference step h")
     train.add_argument("--tanh-head", action="store_true", help="add the tanh logit layer (PAPER.md §5)")
+    train.add_argument("--width", type=int, default=None, help="base width of the model (default: the model's own)")
     train.add_argument("--clip", action="store_true", help="clip adversarial training inputs to [0,1]")
     train.add_argument("--per-example", action="store_true", help="Lipschitz penalty of per-example losses (not the batch mean)")
     train.add_argument("--epochs", type=int, default=defaults.epochs)
@@ -115,6 +124,13 @@ def parser() -> argparse.ArgumentParser:
     lipschitz.add_argument("--dataset", default="digits")
     lipschitz.add_argument("--save", type=Path, default=None, help="also write the result with provenance to this JSON file")
     _common(lipschitz)
+
+    sweep = commands.add_parser("sweep", help="train and evaluate every configuration of a grid file, resumably")
+    sweep.set_defaults(handler=_sweep)
+    sweep.add_argument("--grid", type=Path, required=True, help="YAML or TOML grid file (see lipreg_lib/sweep.py)")
+    sweep.add_argument("--runs-dir", type=Path, default=Path("runs"))
+    sweep.add_argument("--results-dir", type=Path, default=Path("data/results"))
+    _common(sweep)
     return root
 
 

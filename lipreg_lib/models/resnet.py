@@ -55,9 +55,9 @@ class ResNet(nn.Module):
         return self.head(self.stages(self.stem(x)))
 
 
-def resnet34(num_classes: int, input_shape: tuple[int, ...]) -> ResNet:
-    """ResNet-34: widths 16/32/64, one branch per block."""
-    return ResNet(num_classes, input_shape[0], (16, 32, 64), cardinality=1)
+def resnet34(num_classes: int, input_shape: tuple[int, ...], width: int = 16) -> ResNet:
+    """ResNet-34: widths w/2w/4w (16/32/64), one branch per block."""
+    return ResNet(num_classes, input_shape[0], (width, 2 * width, 4 * width), cardinality=1)
 
 
 def resnext34(num_classes: int, input_shape: tuple[int, ...], cardinality: int | None = None, width: int = 32) -> ResNet:

@@ -19,6 +19,7 @@ class TrainConfig:
     lam: float = 0.1
     h: float = 0.01
     tanh_head: bool = False
+    width: int | None = None
     clip: bool = False
     per_example: bool = False
     epochs: int = 5
@@ -42,7 +43,7 @@ class TrainConfig:
             check_nonnegative(name, getattr(self, name))
         for name in ("h", "lr", "gamma"):
             check_positive(name, getattr(self, name))
-        for name in ("train_subset", "test_subset"):
+        for name in ("train_subset", "test_subset", "width"):
             if getattr(self, name) is not None:
                 check_positive_int(name, getattr(self, name))
         if any(not 0 < m < 1 for m in self.milestones):

@@ -53,7 +53,8 @@ def resolve_device(name: str = "auto") -> torch.device:
 def build_model(config: TrainConfig, dataset: Dataset) -> nn.Module:
     """The model of ``config`` for ``dataset``, initialised from ``config.seed``."""
     torch.manual_seed(config.seed)
-    return build(config.model, dataset.num_classes, dataset.input_shape, config.tanh_head)
+    options = {"width": config.width} if config.width is not None else {}
+    return build(config.model, dataset.num_classes, dataset.input_shape, config.tanh_head, **options)
 
 
 def load_run(out_dir: Path | str, device: str = "cpu", data_dir: Path | str | None = None) -> tuple[nn.Module, Dataset, TrainConfig]:
