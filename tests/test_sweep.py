@@ -1,0 +1,57 @@
+import csv
+import json
+
+import pytest
+
+from lipreg_lib.sweep import load_grid, run_sweep, variants
+from lipreg_lib.validation import LipregError
+
+GRID = """
+name: tiny
+protocol: test
+base: {dataset: digits, model: mlp, epochs: 2}
+evaluate: {attack: fgsm, n: 30}
+runs: [{defence: baseline, label: base}, {defence: at-l2, eps: 0.3, label: AT}]
+grid: {lam: [0.0, 1.0], defence: [lip]}
+seeds: [0, 1]
+"""
+
+
+def test_variants_expand_runs_grid_and_seeds(tmp_path):
+    path = tmp_path / "g.yaml"
+    path.write_text(GRID)
+    expanded = variants(load_grid(path))
+    assert [label for label, _ in expanded] == ["base", "base", "AT", "AT", "lam=0.0,defence=lip", "lam=0.0,defence=lip",
+                                                 "lam=1.0,defence=lip", "lam=1.0,defence=lip"]
+    assert [c.seed for _, c in expanded] == [0, 1] * 4 and expanded[2][1].eps == 0.3
+
+
+def test_sweep_writes_table_and_resumes_without_retraining(tmp_path):
+    path = tmp_path / "g.toml"
+    path.write_text('name = "tiny"\nbase = {dataset = "digits", model = "mlp", epochs = 2}\nevaluate = {attack = "fgsm", n = 30}\n'
+                    'runs = [{defence = "baseline"}, {defence = "at-l2", label = "AT"}]\n')
+    rows = run_sweep(path, tmp_path / "runs", tmp_path / "results", progress=False)
+    table = list(csv.DictReader((tmp_path / "results" / "tiny.csv").open()))
+    assert [r["label"] for r in table] == ["defence=baseline", "AT"] and float(table[0]["test_accuracy"]) == rows[0]["test_accuracy"]
+    record = json.loads((tmp_path / "results" / "tiny.json").read_text())
+    assert len(record["runs"][1]["distances"]) == 30 and "git_commit" in record["provenance"]
+    checkpoint = tmp_path / "runs" / "tiny" / "AT-seed0" / "checkpoint.pt"
+    stamp = checkpoint.stat().st_mtime_ns
+    again = run_sweep(path, tmp_path / "runs", tmp_path / "results", progress=False)
+    assert checkpoint.stat().st_mtime_ns == stamp and again[1]["median_distance"] == rows[1]["median_distance"]
+
+
+@pytest.mark.parametrize("text,message", [("name: x\n", "needs a 'name' and 'runs'"), ("name: x\nruns: []\nextra: 1\n", "unknown keys"),
+                                          ("name: [x\n", "not valid YAML")])
+def test_bad_grid_files_are_named(tmp_path, text, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(LipregError, match=message):
+        load_grid(path)
+
+
+def test_bad_option_in_a_grid_is_caught_before_training(tmp_path):
+    path = tmp_path / "g.yaml"
+    path.write_text("name: x\nbase: {dataset: digits}\nruns: [{defence: lip, lam: -1}]\n")
+    with pytest.raises(LipregError, match="lam must be >= 0, got -1"):
+        variants(load_grid(path))
