@@ -1,0 +1,39 @@
+"""Helpers the book's chapters import: figure display that survives a static build, results, settings."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+REPOSITORY = "https://github.com/lipreg/lipreg"
+
+
+def quick_mode() -> bool:
+    """Quick (CPU build) unless ``LIPREG_FULL=1``; a chapter's first cell may override it."""
+    return os.environ.get("LIPREG_FULL", "0") != "1"
+
+
+def show(fig) -> None:
+    """Display a plotly figure as both its JSON mimetype (live notebooks, Colab) and an HTML div using
+    the page's local ``plotly.min.js`` (the static site: a plain ``fig.show()`` is silently dropped)."""
+    from IPython.display import display
+
+    fig.update_layout(template="plotly_white", margin=dict(l=60, r=20, t=50, b=50))
+    html = fig.to_html(full_html=False, include_plotlyjs=False, include_mathjax=False)
+    display({"application/vnd.plotly.v1+json": fig.to_plotly_json(), "text/html": html}, raw=True)
+
+
+def repository_root() -> Path:
+    """The checkout holding this package (the book runs from a clone, on Colab too)."""
+    return Path(__file__).resolve().parents[1]
+
+
+def results_dir() -> Path:
+    return repository_root() / "data" / "results"
+
+
+def load_results(name: str) -> dict | None:
+    """``data/results/<name>.json`` written by the library's commands, or ``None`` if not produced yet."""
+    path = results_dir() / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None

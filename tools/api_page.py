@@ -1,0 +1,36 @@
+"""Write ``book/api.md``: the public API of lipreg_lib from its docstrings (signatures and formulas)."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from pathlib import Path
+
+MODULES = ["lipreg_lib.data", "lipreg_lib.models", "lipreg_lib.defences", "lipreg_lib.train", "lipreg_lib.attacks",
+           "lipreg_lib.evaluate.curves", "lipreg_lib.evaluate.stability", "lipreg_lib.lipschitz", "lipreg_lib.sweep", "lipreg_lib.book"]
+
+
+def page() -> str:
+    lines = ["# API reference", "", "Generated from the docstrings of `lipreg_lib` by `tools/api_page.py` at every book build.", ""]
+    for name in MODULES:
+        module = importlib.import_module(name)
+        lines += [f"## `{name}`", "", "```text", inspect.getdoc(module) or "", "```", ""]
+        public = getattr(module, "__all__", None) or [n for n, v in vars(module).items()
+                                                      if not n.startswith("_") and getattr(v, "__module__", "") == name]
+        for item in sorted(public):
+            value = getattr(module, item)
+            if not (inspect.isfunction(value) or inspect.isclass(value)):
+                continue
+            try:
+                signature = str(inspect.signature(value))
+            except (TypeError, ValueError):
+                signature = ""
+            lines += [f"### `{item}{signature}`" if len(signature) < 120 else f"### `{item}(…)`", "", "```text",
+                      f"{item}{signature}", "", inspect.getdoc(value) or "(no docstring)", "```", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    target = Path(__file__).resolve().parents[1] / "book" / "api.md"
+    target.write_text(page())
+    print(f"wrote {target}")
