@@ -1,0 +1,58 @@
+"""The built book in headless Chromium, offline: runs when ``_build/html`` exists (CI builds it first)."""
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SITE = ROOT / "_build" / "html"
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    if not (SITE / "book").is_dir():
+        pytest.skip("build the book first: python tools/build_book.py")
+    if not Path("/usr/bin/chromium").exists() or shutil.which("chromium") is None:
+        pytest.skip("Debian's chromium is not installed")
+    pytest.importorskip("playwright")
+    sys.path.insert(0, str(ROOT / "tools"))
+    import browser_check
+    from playwright.sync_api import sync_playwright
+
+    server, url = browser_check.serve(SITE)
+    results = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=browser_check.CHROMIUM_ARGS)
+        context = browser.new_context()
+        context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(url) else route.abort())
+        for path in sorted((SITE / "book").glob("*.html")):
+            page = context.new_page()
+            relative = str(path.relative_to(SITE))
+            results.append(browser_check.check_page(page, url, relative, path.read_text()))
+            page.close()
+        browser.close()
+    server.shutdown()
+    return {r["page"]: r for r in results}
+
+
+def test_every_page_loads_without_console_errors(report):
+    assert len(report) >= 11
+    assert {page: r["errors"] for page, r in report.items() if r["errors"]} == {}
+
+
+def test_every_plotly_figure_renders(report):
+    assert sum(r["figures_expected"] for r in report.values()) >= 15
+    assert all(r["figures_rendered"] == r["figures_expected"] for r in report.values()), report
+
+
+def test_math_is_typeset(report):
+    for page in ("book/02_dual_norms.html", "book/06_lipschitz_regularisation.html"):
+        assert report[page]["math"] > 5
+
+
+def test_sliders_change_the_plotted_data(report):
+    moved = {page: r["slider_moved"] for page, r in report.items() if r["slider_moved"] is not None}
+    assert "book/03_fgsm_vs_gradient.html" in moved and "book/06_lipschitz_regularisation.html" in moved
+    assert all(moved.values()), moved

@@ -1,0 +1,101 @@
+"""Open every page of the built book in headless Chromium (offline) and check what a reader sees.
+
+For each page: no JavaScript console errors, no failed requests; every plotly div renders (an
+``svg.main-svg`` inside it); math is typeset (``mjx-container``) where the page has math. On pages
+with a plotly slider, a real mouse click on a slider step must change the visible traces.
+Screenshots of chosen pages go to ``--screenshots``. Non-loopback requests are aborted.
+
+    python tools/browser_check.py _build/html --screenshots /tmp/shots
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import http.server
+import json
+import sys
+import threading
+from pathlib import Path
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def serve(root: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def check_page(page, url: str, relative: str, html: str) -> dict:
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("requestfailed", lambda r: errors.append(f"request failed: {r.url}") if "127.0.0.1" in r.url else None)
+    page.goto(f"{url}/{relative}", wait_until="load")
+    expected = html.count('class="plotly-graph-div"')
+    has_math = "\\(" in html or "\\[" in html or 'class="math' in html
+    try:
+        page.wait_for_function(
+            """([figures, math]) => document.querySelectorAll('.plotly-graph-div svg.main-svg').length >= figures
+                 && (!math || document.querySelectorAll('mjx-container').length > 0)""",
+            arg=[expected, has_math], timeout=60000, polling=250)
+    except Exception as error:  # record what did render instead of stopping at the first slow page
+        errors.append(f"timed out waiting for {expected} figures and math: {type(error).__name__}")
+    rendered = page.evaluate("document.querySelectorAll('.plotly-graph-div .main-svg').length > 0 ? "
+                             "new Set([...document.querySelectorAll('.plotly-graph-div')].filter(d => d.querySelector('svg.main-svg')).map(d => d.id)).size : 0")
+    result = {"page": relative, "figures_expected": expected, "figures_rendered": rendered,
+              "math": page.evaluate("document.querySelectorAll('mjx-container').length"), "errors": errors, "slider_moved": None}
+    sliders = page.locator(".plotly-graph-div .slider-container")
+    if sliders.count():
+        div = page.locator(".plotly-graph-div", has=page.locator(".slider-container")).first
+        div.scroll_into_view_if_needed()
+        visible_before = div.evaluate("d => JSON.stringify(d.data.map(t => t.visible))")
+        box = div.locator(".slider-rail-rect").bounding_box()
+        active, count = div.evaluate("d => [d.layout.sliders[0].active || 0, d.layout.sliders[0].steps.length]")
+        target = 0.1 if active >= count / 2 else 0.9  # a real click on a step away from the active one
+        page.mouse.click(box["x"] + box["width"] * target, box["y"] + box["height"] / 2)
+        page.wait_for_timeout(500)
+        visible_after = div.evaluate("d => JSON.stringify(d.data.map(t => t.visible))")
+        result["slider_moved"] = visible_before != visible_after
+    return result
+
+
+def main() -> int:
+    from playwright.sync_api import sync_playwright
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("site", type=Path)
+    parser.add_argument("--screenshots", type=Path, default=None)
+    parser.add_argument("--shoot", nargs="*", default=["book/03_fgsm_vs_gradient.html", "book/06_lipschitz_regularisation.html"])
+    args = parser.parse_args()
+    pages = sorted(str(p.relative_to(args.site)) for p in (args.site / "book").glob("*.html"))
+    server, url = serve(args.site)
+    results = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(url) else route.abort())
+        for relative in pages:
+            page = context.new_page()
+            results.append(check_page(page, url, relative, (args.site / relative).read_text()))
+            if args.screenshots and relative in args.shoot:
+                args.screenshots.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(args.screenshots / (Path(relative).stem + ".png")), full_page=False)
+                plot = page.locator(".plotly-graph-div", has=page.locator(".slider-container")).first
+                if plot.count():
+                    plot.screenshot(path=str(args.screenshots / (Path(relative).stem + "-slider.png")))
+            page.close()
+        browser.close()
+    server.shutdown()
+    print(json.dumps(results, indent=1))
+    bad = [r for r in results if r["errors"] or r["figures_rendered"] < r["figures_expected"] or r["slider_moved"] is False]
+    print(f"{len(results)} pages checked, {len(bad)} with problems")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
