@@ -10,6 +10,7 @@ from torch import nn
 
 from ..data import Split, batches
 from ..defences.gradients import flat_norms, unit_directions
+from ..models.modes import eval_mode
 from ..validation import check_images, check_positive, check_positive_int
 from .engine import _per_image
 from .result import AttackResult
@@ -56,9 +57,7 @@ def ddn(model: nn.Module, split: Split, *, batch_size: int = 500, steps: int = 1
     check_positive_int("steps", steps)
     for name, value in (("gamma", gamma), ("initial_norm", initial_norm), ("alpha", alpha)):
         check_positive(name, value)
-    was_training = model.training
-    model.eval()
-    parts = [ddn_batch(model, x, y, steps, gamma, initial_norm, alpha) for x, y in batches(split, batch_size)]
-    model.train(was_training)
+    with eval_mode(model):
+        parts = [ddn_batch(model, x, y, steps, gamma, initial_norm, alpha) for x, y in batches(split, batch_size)]
     settings = {"steps": steps, "gamma": gamma, "initial_norm": initial_norm, "alpha": alpha, "search": "minimal-norm"}
     return AttackResult("ddn", torch.cat([d for d, _ in parts]).cpu(), torch.cat([a for _, a in parts]).cpu(), settings)

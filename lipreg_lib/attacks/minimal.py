@@ -7,6 +7,7 @@ from torch import nn
 
 from ..data import Split, batches
 from ..defences.gradients import flat_norms
+from ..models.modes import eval_mode
 from ..validation import check_images, check_positive, check_positive_int
 from .engine import IterativeAttack
 from .result import AttackResult
@@ -70,10 +71,8 @@ def minimal_distance(
     for key in ("initial_eps", "rtol"):
         if key in options:
             check_positive(key, options[key])
-    was_training = model.training
-    model.eval()
-    parts = [minimal_distance_batch(model, x, y, attack, **options) for x, y in batches(split, batch_size)]
-    model.train(was_training)
+    with eval_mode(model):
+        parts = [minimal_distance_batch(model, x, y, attack, **options) for x, y in batches(split, batch_size)]
     distances = torch.cat([d for d, _ in parts])
     adversarial = torch.cat([a for _, a in parts]) if keep_adversarial else torch.empty(0)
     settings = {"rule": attack.rule, "steps": attack.steps, "step_size": attack.step_size, "random_start": attack.random_start,

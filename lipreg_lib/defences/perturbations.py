@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..models.modes import eval_mode
 from .gradients import loss_gradient, unit_directions
 
 
@@ -24,11 +25,7 @@ class Perturbation:
     def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         if isinstance(model, nn.parallel.DistributedDataParallel):  # no gradient synchronisation here
             model = model.module
-        was_training = model.training
-        model.eval()
-        try:
+        with eval_mode(model):
             grads, _ = loss_gradient(model, x, y)
-        finally:
-            model.train(was_training)
         adversarial = x + self.eps * unit_directions(grads, self.norm)
         return (adversarial.clamp(0, 1) if self.clip else adversarial).detach()

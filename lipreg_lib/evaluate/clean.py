@@ -7,28 +7,24 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data import Split, batches
+from ..models.modes import eval_mode
 
 
 @torch.no_grad()
 def clean_metrics(model: nn.Module, split: Split, batch_size: int = 1000) -> dict[str, float]:
     """``{"loss": mean cross-entropy, "accuracy": fraction correct}`` in eval mode, no gradients."""
-    was_training = model.training
-    model.eval()
     total_loss = torch.zeros((), device=split.x.device)
     correct = torch.zeros((), device=split.x.device, dtype=torch.long)
-    for x, y in batches(split, batch_size):
-        logits = model(x).float()
-        total_loss += F.cross_entropy(logits, y, reduction="sum")
-        correct += (logits.argmax(1) == y).sum()
-    model.train(was_training)
+    with eval_mode(model):
+        for x, y in batches(split, batch_size):
+            logits = model(x).float()
+            total_loss += F.cross_entropy(logits, y, reduction="sum")
+            correct += (logits.argmax(1) == y).sum()
     return {"loss": total_loss.item() / len(split), "accuracy": correct.item() / len(split)}
 
 
 @torch.no_grad()
 def predictions(model: nn.Module, split: Split, batch_size: int = 1000) -> torch.Tensor:
     """Predicted labels ``argmax_k f_k(x)`` of every example, in eval mode."""
-    was_training = model.training
-    model.eval()
-    out = torch.cat([model(x).argmax(1) for x, _ in batches(split, batch_size)])
-    model.train(was_training)
-    return out
+    with eval_mode(model):
+        return torch.cat([model(x).argmax(1) for x, _ in batches(split, batch_size)])
