@@ -31,7 +31,7 @@ def linear_problem():
     with torch.no_grad():
         logits = model(x)
     y = logits.argmax(1)
-    w, b = model.weight.detach(), model.bias.detach()
+    w = model.weight.detach()
     gaps = []
     for j in range(2):
         diff = w[y] - w[j]

@@ -9,10 +9,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data import Split, batches
-from ..defences.gradients import flat_norms, unit_directions
+from ..defences.gradients import flat_norms, per_image, unit_directions
 from ..models.modes import eval_mode
 from ..validation import check_images, check_positive, check_positive_int
-from .engine import _per_image
 from .result import AttackResult
 
 
@@ -46,7 +45,7 @@ def ddn_batch(model: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int = 1
         step = alpha * (0.01 + 0.99 * (1 + math.cos(math.pi * k / steps)) / 2)
         delta = delta + step * unit_directions(gradient, "l2")
         norm = torch.where(fooled, norm * (1 - gamma), norm * (1 + gamma))
-        delta = delta * _per_image(norm / flat_norms(delta).clamp_min(1e-12), delta)
+        delta = delta * per_image(norm / flat_norms(delta).clamp_min(1e-12), delta)
         delta = (x + delta).clamp(0, 1) - x
     return distances, adversarial
 

@@ -19,20 +19,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..defences.gradients import flat_norms, unit_directions
+from ..defences.gradients import flat_norms, per_image, unit_directions
 from ..validation import LipregError, check_choice, check_positive, check_positive_int
 
 STEP_RULES = ("l2", "sign")
 
 
-def _per_image(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    return v.view((-1,) + (1,) * (like.dim() - 1))
-
-
 def project(delta: torch.Tensor, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
     """``Π_ε``: scale ``δ`` into the ball ``‖δ‖₂ ≤ ε`` then clip ``x + δ`` into ``[0,1]``."""
     scale = (eps / flat_norms(delta).clamp_min(1e-12)).clamp(max=1)
-    delta = delta * _per_image(scale, delta)
+    delta = delta * per_image(scale, delta)
     return (x + delta).clamp(0, 1) - x
 
 
@@ -68,7 +64,7 @@ class IterativeAttack:
         if self.random_start:
             noise = torch.randn_like(x)
             radius = eps * torch.rand_like(eps) ** (1 / x[0].numel())
-            delta = project(unit_directions(noise, "l2") * _per_image(radius, x), x, eps)
+            delta = project(unit_directions(noise, "l2") * per_image(radius, x), x, eps)
         adversarial = x.clone()
         success = torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
         active = torch.arange(x.shape[0], device=x.device)
@@ -91,7 +87,7 @@ class IterativeAttack:
             active, xa, da, ea, gradient = active[keep], xa[keep], da.detach()[keep], ea[keep], gradient[keep]
             if active.numel() == 0:
                 break
-            delta[active] = project(da + self.step_size * _per_image(ea, da) * step_direction(gradient, self.rule), xa, ea)
+            delta[active] = project(da + self.step_size * per_image(ea, da) * step_direction(gradient, self.rule), xa, ea)
         return adversarial, success
 
 

@@ -7,18 +7,20 @@ from torch import nn
 
 from ..data import Split, batches
 from ..defences.gradients import flat_norms
+from ..models.modes import eval_mode
 from ..validation import LipregError, check_choice
 from .result import AttackResult
 
 FOOLBOX_ATTACKS = ("deepfool", "boundary")
 
 
-def _foolbox():
+def _wrapped(model: nn.Module, split: Split):
+    """``(foolbox, fb.PyTorchModel)`` for ``model`` (already in eval mode) on the split's device."""
     try:
         import foolbox
     except ImportError:
         raise LipregError("DeepFool and Boundary attacks need foolbox: pip install foolbox==3.3.4") from None
-    return foolbox
+    return foolbox, foolbox.PyTorchModel(model, bounds=(0, 1), device=split.x.device)
 
 
 def foolbox_minimal(model: nn.Module, split: Split, name: str, *, batch_size: int = 500, steps: int | None = None,
@@ -27,9 +29,12 @@ def foolbox_minimal(model: nn.Module, split: Split, name: str, *, batch_size: in
     scaled by ``1 + overshoot``, so distances on a linear model come out ``overshoot`` too large) or
     ``BoundaryAttack`` (black box, 500 steps as in the paper). Failures get distance ``inf``."""
     check_choice("foolbox attack", name, FOOLBOX_ATTACKS)
-    fb = _foolbox()
-    model.eval()
-    wrapped = fb.PyTorchModel(model, bounds=(0, 1), device=split.x.device)
+    with eval_mode(model):
+        return _foolbox_minimal(model, split, name, batch_size, steps, overshoot)
+
+
+def _foolbox_minimal(model: nn.Module, split: Split, name: str, batch_size: int, steps: int | None, overshoot: float) -> AttackResult:
+    fb, wrapped = _wrapped(model, split)
     if name == "deepfool":
         attack = fb.attacks.L2DeepFoolAttack(steps=steps or 50, overshoot=overshoot)
     else:
@@ -56,18 +61,17 @@ def foolbox_pgd_grid(model: nn.Module, split: Split, eps_grid: list[float], *, s
     """The peer for cross-checks: foolbox's ``L2PGD`` (``steps``, relative step 2.5/steps, no random
     start) run once per budget of ``eps_grid``; each image's distance is the norm of the adversarial
     example at the smallest budget that fooled the model (so its resolution is that of the grid)."""
-    fb = _foolbox()
-    model.eval()
-    wrapped = fb.PyTorchModel(model, bounds=(0, 1), device=split.x.device)
-    attack = fb.attacks.L2ProjectedGradientDescentAttack(steps=steps, rel_stepsize=2.5 / steps, random_start=False)
     distances = []
     grid = sorted(eps_grid)
-    for x, y in batches(split, batch_size):
-        _, clipped, success = attack(wrapped, x, y, epsilons=grid)
-        d = torch.full((len(x),), float("inf"), dtype=torch.float64, device=x.device)
-        for examples, fooled in zip(clipped, success):  # grid ascending: keep the first success
-            fooled = fooled & ~torch.isfinite(d) & (model(examples).argmax(1) != y)
-            d[fooled] = flat_norms(examples - x)[fooled].double()
-        distances.append(d)
+    with eval_mode(model):
+        fb, wrapped = _wrapped(model, split)
+        attack = fb.attacks.L2ProjectedGradientDescentAttack(steps=steps, rel_stepsize=2.5 / steps, random_start=False)
+        for x, y in batches(split, batch_size):
+            _, clipped, success = attack(wrapped, x, y, epsilons=grid)
+            d = torch.full((len(x),), float("inf"), dtype=torch.float64, device=x.device)
+            for examples, fooled in zip(clipped, success):  # grid ascending: keep the first success
+                fooled = fooled & ~torch.isfinite(d) & (model(examples).argmax(1) != y)
+                d[fooled] = flat_norms(examples - x)[fooled].double()
+            distances.append(d)
     settings = {"library": f"foolbox {fb.__version__}", "steps": steps, "grid": grid, "search": "grid"}
     return AttackResult("foolbox-pgd-l2", torch.cat(distances).cpu(), torch.empty(0), settings)

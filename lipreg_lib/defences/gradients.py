@@ -16,6 +16,11 @@ def input_gradients(losses: torch.Tensor, x: torch.Tensor, create_graph: bool = 
     return grads
 
 
+def per_image(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """Reshape per-example ``values`` of shape (B,) to broadcast against a batch ``like`` of shape (B, ...)."""
+    return values.view((-1,) + (1,) * (like.dim() - 1))
+
+
 def flat_norms(v: torch.Tensor) -> torch.Tensor:
     """Per-example Euclidean norms ``‖v_i‖₂`` of a batch of any shape."""
     return v.flatten(1).norm(dim=1)
@@ -30,8 +35,7 @@ def unit_directions(g: torch.Tensor, norm: str) -> torch.Tensor:
     Zero gradients give a zero direction.
     """
     if norm == "l2":
-        shape = (-1,) + (1,) * (g.dim() - 1)
-        return g / flat_norms(g).clamp_min(1e-12).view(shape)
+        return g / per_image(flat_norms(g).clamp_min(1e-12), g)
     if norm == "linf":
         return g.sign()
     if norm == "linf-unit-l2":

@@ -22,9 +22,3 @@ def clean_metrics(model: nn.Module, split: Split, batch_size: int = 1000) -> dic
             correct += (logits.argmax(1) == y).sum()
     return {"loss": total_loss.item() / len(split), "accuracy": correct.item() / len(split)}
 
-
-@torch.no_grad()
-def predictions(model: nn.Module, split: Split, batch_size: int = 1000) -> torch.Tensor:
-    """Predicted labels ``argmax_k f_k(x)`` of every example, in eval mode."""
-    with eval_mode(model):
-        return torch.cat([model(x).argmax(1) for x, _ in batches(split, batch_size)])

@@ -6,9 +6,6 @@ import math
 
 import torch
 
-DEFAULT_GRID = torch.linspace(0, 1, 101).tolist()
-
-
 def error_curve(distances: torch.Tensor, eps: list[float] | torch.Tensor) -> torch.Tensor:
     """``ε ↦ P[d(x) ≤ ε]``: the fraction of images whose minimal adversarial distance is at most ε
     (``d = 0`` for images misclassified clean, ``inf`` when no attack succeeded). Monotone by construction."""

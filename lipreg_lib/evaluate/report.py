@@ -7,8 +7,6 @@ import math
 import time
 from pathlib import Path
 
-import torch
-
 from ..attacks import run_attack
 from ..train import load_run, provenance, resolve_device, write_json
 from .clean import clean_metrics
