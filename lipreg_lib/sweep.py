@@ -14,7 +14,8 @@ A grid file (YAML, or TOML by extension ``.toml``)::
 
 Each variant trains into ``<runs>/<name>/<variant>/`` (``run.json``, ``checkpoint.pt``, then
 ``eval.json``). A finished run is skipped, an interrupted one resumed, an evaluation already in
-``eval.json`` reused, so running the same command again continues where it stopped.
+``eval.json`` reused if it was made on the grid's ``n`` images with its ``steps`` (else redone), so
+running the same command again continues where it stopped.
 """
 
 from __future__ import annotations
@@ -96,13 +97,22 @@ def run_sweep(grid_path: Path | str, runs_dir: Path | str = "runs", results_dir:
             train(config, folder, data_dir=data_dir, device=device, resume=True, progress=progress)
         report_path = folder / EVAL_JSON
         report = json.loads(report_path.read_text()) if report_path.exists() else {"attacks": {}}
-        if evaluation["attack"] not in report["attacks"]:
+        if not _matches(report["attacks"].get(evaluation["attack"]), evaluation):
             print(f"[sweep] evaluating {folder} with {evaluation['attack']}", flush=True)
             evaluate_run(folder, evaluation["attack"], evaluation["n"], data_dir=data_dir, device=device, steps=evaluation["steps"])
             report = json.loads(report_path.read_text())
         rows.append(_row(label, config, folder, json.loads(record_path.read_text()), report, evaluation["attack"]))
     _write_results(grid, evaluation, rows, Path(results_dir), resolve_device(device))
     return rows
+
+
+def _matches(entry: dict | None, evaluation: dict) -> bool:
+    """Whether an ``eval.json`` entry was made with the grid's image count and attack steps
+    (entries older than ``requested_n`` count as made on their ``n`` images)."""
+    if entry is None:
+        return False
+    steps = entry["settings"].get("steps")
+    return entry.get("requested_n", entry["n"]) == evaluation["n"] and (evaluation["steps"] is None or steps == evaluation["steps"])
 
 
 def _row(label: str, config: TrainConfig, folder: Path, record: dict, report: dict, attack: str) -> dict:

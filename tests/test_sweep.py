@@ -39,6 +39,9 @@ def test_sweep_writes_table_and_resumes_without_retraining(tmp_path):
     stamp = checkpoint.stat().st_mtime_ns
     again = run_sweep(path, tmp_path / "runs", tmp_path / "results", progress=False)
     assert checkpoint.stat().st_mtime_ns == stamp and again[1]["median_distance"] == rows[1]["median_distance"]
+    path.write_text(path.read_text().replace("n = 30", "n = 45"))  # a larger evaluation is redone, training is not
+    larger = run_sweep(path, tmp_path / "runs", tmp_path / "results", progress=False)
+    assert checkpoint.stat().st_mtime_ns == stamp and [r["eval_n"] for r in larger] == [45, 45]
 
 
 @pytest.mark.parametrize("text,message", [("name: x\n", "needs a 'name' and 'runs'"), ("name: x\nruns: []\nextra: 1\n", "unknown keys"),

@@ -29,7 +29,7 @@ def evaluate_run(run_dir: Path | str, attack: str = "pgd-l2", n: int | None = No
     started = time.perf_counter()
     result = run_attack(model, test, attack, steps=steps, batch_size=batch_size)
     seconds = time.perf_counter() - started
-    entry = {**result.summary(), "seconds": seconds, "distances": [d if math.isfinite(d) else None for d in result.distances.tolist()],
+    entry = {**result.summary(), "requested_n": n, "seconds": seconds, "distances": [d if math.isfinite(d) else None for d in result.distances.tolist()],
              "provenance": provenance(torch_device)}
     path = run_dir / EVAL_JSON
     report = json.loads(path.read_text()) if path.exists() else {"run": config.to_dict(), "attacks": {}}
