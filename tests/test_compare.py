@@ -1,0 +1,51 @@
+"""Our runs mapped onto the paper's tables, and the check of its ranking."""
+
+from pathlib import Path
+
+import pytest
+
+from lipreg_lib.compare import ranking_pairs, table3_key, table3_rows
+from lipreg_lib.paper import TABLE3
+from lipreg_lib.sweep import load_grid, variants
+
+GRIDS = Path(__file__).resolve().parents[1] / "grids"
+
+
+def test_the_table3_grid_covers_every_row_of_table3_once():
+    configs = variants(load_grid(GRIDS / "cifar10-table3.yaml"))
+    keys = [table3_key(c.model, c.defence, c.tanh_head) for _, c in configs]
+    assert sorted(keys) == sorted(TABLE3) and len(keys) == 24
+    for label, config in configs:  # the label says what the run is
+        model, variant, adversarial = table3_key(config.model, config.defence, config.tanh_head)
+        assert label == f"{model} {variant}" + (" + AT" if adversarial else "")
+        assert (config.epochs, config.batch_size, config.eps, config.lam) == (200, 128, 0.01, 0.1)
+
+
+def test_the_reduced_cifar_grid_maps_onto_table3_rows():
+    configs = variants(load_grid(GRIDS / "cifar10-reduced.yaml"))
+    assert all(table3_key(c.model, c.defence, c.tanh_head) in TABLE3 for _, c in configs)
+
+
+@pytest.mark.parametrize("model,defence,tanh", [("resnext34", "tulip", True), ("resnet34", "at-fgsm", False),
+                                                ("small-cnn", "baseline", False), ("allcnn", "fd", False)])
+def test_runs_outside_table3_have_no_key(model, defence, tanh):
+    assert table3_key(model, defence, tanh) is None
+
+
+def test_table3_rows_put_the_paper_value_beside_ours():
+    runs = [{"model": "resnext34", "defence": "at-l2+lip", "tanh_head": True, "seed": 0, "median_distance": 0.5,
+             "error_eps0": 4.0, "error_eps0.1": 12.0},
+            {"model": "resnext34", "defence": "tulip", "tanh_head": True, "seed": 0, "median_distance": 0.7,
+             "error_eps0": 4.0, "error_eps0.1": 11.0}]
+    (row,) = table3_rows(runs)
+    assert (row["variant"], row["AT"], row["ours: median"], row["paper: median"], row["paper: % err ε=0.1"]) == \
+        ("tanh + Lipschitz", True, 0.5, 0.56, 12.12)
+
+
+def test_ranking_pairs_tell_an_order_within_noise_from_a_separated_one():
+    values = {"baseline": [1.0, 1.2], "AT-FGSM": [1.1, 1.5], "AT-L2": [1.6, 1.7], "tanh + tulip": [1.5]}
+    pairs = ranking_pairs(values)
+    assert [(p["lower"], p["higher"]) for p in pairs] == [("baseline", "AT-FGSM"), ("AT-FGSM", "AT-L2"), ("AT-L2", "tanh + tulip")]
+    assert [p["holds"] for p in pairs] == [True, True, False]
+    assert [p["separated"] for p in pairs] == [False, True, None]  # ranges overlap; disjoint; one seed only
+    assert ranking_pairs({"baseline": [1.0], "AT-L2": [2.0]})[0]["mean_higher"] == 2.0  # missing variants are skipped
