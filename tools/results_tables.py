@@ -1,0 +1,76 @@
+"""Print the committed results (data/results/) as Markdown tables beside the paper's values, for the
+README, release notes and issue notes — so no number is ever typed in by hand.
+
+    python tools/results_tables.py              # every grid found
+    python tools/results_tables.py mnist cifar10-reduced
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import defaultdict
+from statistics import mean, stdev
+
+from lipreg_lib.book import load_results, results_dir
+from lipreg_lib.compare import ranking_pairs, table3_rows
+
+GRIDS = ("mnist", "fashion-mnist", "mnist-lambda", "cifar10-reduced", "cifar10-table3")
+COLUMNS = (("% err ε=0", "error_eps0", 2), ("% err ε=0.1", "error_eps0.1", 2), ("median", "median_distance", 3),
+           ("max ‖∇ℓ‖ (batch mean)", "max_loss_gradient", 4), ("max ‖∇ℓ‖ (per example)", "max_loss_gradient_per_example", 2),
+           ("max ‖∇f‖₂,∞", "max_jacobian_norm", 2), ("s/epoch", "epoch_seconds", 0))
+
+
+def markdown(header: list[str], rows: list[list]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join("–" if v is None else str(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def spread(values: list[float], digits: int) -> str:
+    """``mean`` for one seed, ``mean ± sd (k seeds)`` for several."""
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f}"
+    return f"{mean(values):.{digits}f} ± {stdev(values):.{digits}f} ({len(values)})"
+
+
+def grid_table(name: str) -> str | None:
+    """One row per label (seeds pooled from ``<name>-seeds`` when present), the ranking check below it."""
+    results = load_results(name)
+    if results is None:
+        return None
+    runs = results["runs"] + (load_results(f"{name}-seeds") or {"runs": []})["runs"]
+    by_label: dict[str, list[dict]] = defaultdict(list)
+    for run in runs:
+        by_label[run["label"]].append(run)
+    header = ["variant", *(title for title, _, _ in COLUMNS)]
+    rows = [[label, *(spread([r[key] for r in group], digits) for _, key, digits in COLUMNS)] for label, group in by_label.items()]
+    prov = results["provenance"]
+    text = [f"### {name} — {runs[0]['eval_n']} test images; commit {prov['git_commit'][:10]}, {prov['device']}, {prov['time']}",
+            "", markdown(header, rows), ""]
+    pairs = ranking_pairs({label: [r["median_distance"] for r in group] for label, group in by_label.items()})
+    if pairs:
+        steps = [f"{p['lower']} {p['mean_lower']:.3f} {'<' if p['holds'] else '≥'} {p['higher']} {p['mean_higher']:.3f}"
+                 f" ({'separated' if p['separated'] else 'within seed spread' if p['separated'] is False else 'one seed'})"
+                 for p in pairs]
+        verdict = "holds" if all(p["holds"] for p in pairs) else "does not hold"
+        text += [f"Paper's ranking {verdict}: " + "; ".join(steps), ""]
+    table3 = table3_rows(results["runs"])
+    if table3:
+        text += ["Beside the paper's Table 3:", "", markdown(
+            ["model", "variant", "AT", "median ours / paper", "% err ε=0 ours / paper", "% err ε=0.1 ours / paper"],
+            [[r["model"], r["variant"], "yes" if r["AT"] else "no", f"{r['ours: median']:.3f} / {r['paper: median']}",
+              f"{r['ours: % err ε=0']:.1f} / {r['paper: % err ε=0']}", f"{r['ours: % err ε=0.1']:.1f} / {r['paper: % err ε=0.1']}"]
+             for r in table3]), ""]
+    return "\n".join(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("grids", nargs="*", default=GRIDS)
+    for name in parser.parse_args().grids:
+        table = grid_table(name)
+        print(table if table else f"### {name}: no {results_dir() / (name + '.json')} yet\n")
+
+
+if __name__ == "__main__":
+    main()
