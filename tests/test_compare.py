@@ -49,3 +49,22 @@ def test_ranking_pairs_tell_an_order_within_noise_from_a_separated_one():
     assert [p["holds"] for p in pairs] == [True, True, False]
     assert [p["separated"] for p in pairs] == [False, True, None]  # ranges overlap; disjoint; one seed only
     assert ranking_pairs({"baseline": [1.0], "AT-L2": [2.0]})[0]["mean_higher"] == 2.0  # missing variants are skipped
+
+
+def test_the_results_tables_tool_prints_the_committed_values():
+    import importlib.util
+    from statistics import mean
+
+    from lipreg_lib.book import load_results
+
+    spec = importlib.util.spec_from_file_location("results_tables", GRIDS.parent / "tools" / "results_tables.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    assert tool.spread([1.0, 3.0], 2) == "2.00 ± 1.41 (2)" and tool.spread([0.5], 3) == "0.500"
+    results = load_results("mnist")
+    if results is None:
+        pytest.skip("no committed MNIST results")
+    seeds = load_results("mnist-seeds") or {"runs": []}
+    medians = [r["median_distance"] for r in results["runs"] + seeds["runs"] if r["label"] == "baseline"]
+    table = tool.grid_table("mnist")
+    assert f"| baseline | " in table and f"{mean(medians):.3f}" in table and "Paper's ranking" in table
