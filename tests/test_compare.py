@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from lipreg_lib.compare import ranking_pairs, table3_key, table3_rows
+from lipreg_lib.compare import describe_pair, ranking_pairs, table3_key, table3_rows
 from lipreg_lib.paper import TABLE3
 from lipreg_lib.sweep import load_grid, variants
 
@@ -49,6 +49,9 @@ def test_ranking_pairs_tell_an_order_within_noise_from_a_separated_one():
     assert [p["holds"] for p in pairs] == [True, True, False]
     assert [p["separated"] for p in pairs] == [False, True, None]  # ranges overlap; disjoint; one seed only
     assert ranking_pairs({"baseline": [1.0], "AT-L2": [2.0]})[0]["mean_higher"] == 2.0  # missing variants are skipped
+    assert [describe_pair(p) for p in pairs] == ["baseline 1.100 < AT-FGSM 1.300 (seeds 2/2, within seed spread)",
+                                                 "AT-FGSM 1.300 < AT-L2 1.650 (seeds 2/2, separated)",
+                                                 "AT-L2 1.650 ≥ tanh + tulip 1.500 (seeds 2/1, one seed)"]
 
 
 def test_the_results_tables_tool_prints_the_committed_values():

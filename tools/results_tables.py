@@ -12,7 +12,7 @@ from collections import defaultdict
 from statistics import mean, stdev
 
 from lipreg_lib.book import load_results, results_dir
-from lipreg_lib.compare import ranking_pairs, table3_rows
+from lipreg_lib.compare import describe_pair, ranking_pairs, table3_rows
 
 GRIDS = ("mnist", "fashion-mnist", "mnist-lambda", "cifar10-reduced", "cifar10-table3")
 COLUMNS = (("% err ε=0", "error_eps0", 2), ("% err ε=0.1", "error_eps0.1", 2), ("median", "median_distance", 3),
@@ -51,11 +51,8 @@ def grid_table(name: str) -> str | None:
             "", markdown(header, rows), ""]
     pairs = ranking_pairs({label: [r["median_distance"] for r in group] for label, group in by_label.items()})
     if pairs:
-        steps = [f"{p['lower']} {p['mean_lower']:.3f} {'<' if p['holds'] else '≥'} {p['higher']} {p['mean_higher']:.3f}"
-                 f" ({'separated' if p['separated'] else 'within seed spread' if p['separated'] is False else 'one seed'})"
-                 for p in pairs]
         verdict = "holds" if all(p["holds"] for p in pairs) else "does not hold"
-        text += [f"Paper's ranking {verdict}: " + "; ".join(steps), ""]
+        text += [f"Paper's ranking {verdict}: " + "; ".join(map(describe_pair, pairs)), ""]
     table3 = table3_rows(results["runs"])
     if table3:
         text += ["Beside the paper's Table 3:", "", markdown(
