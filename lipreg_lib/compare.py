@@ -1,9 +1,11 @@
 """Our results beside the paper's (PAPER.md §7): which Table 3 row a run corresponds to, whether the
-paper's ranking by median distance holds, and whether it holds by more than the seed-to-seed spread."""
+paper's ranking by median distance holds, and whether it holds by more than the seed-to-seed spread;
+which of Table 3's directions (each defence against the baseline, AT against none) our runs share."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from math import sqrt
 from statistics import mean
 
 from .paper import RANKING, TABLE3
@@ -37,6 +39,46 @@ def table3_rows(runs: Iterable[Mapping]) -> list[dict]:
                      "ours: median": run["median_distance"], "paper: median": paper[0],
                      "ours: % err ε=0": run["error_eps0"], "paper: % err ε=0": paper[1],
                      "ours: % err ε=0.1": run["error_eps0.1"], "paper: % err ε=0.1": paper[2]})
+    return rows
+
+
+def rise(errors: tuple[float, float]) -> float:
+    """The rise in % error from ε = 0 to ε = 0.1, ``err(0.1) − err(0)``: the share of test images that
+    are right when clean and wrong within 2-norm 0.1 (what is left to compare when clean error is high)."""
+    return errors[1] - errors[0]
+
+
+def table3_directions(runs: Iterable[Mapping]) -> list[dict]:
+    """Table 3's directions on our runs: each defence against the baseline of its model and AT column,
+    and 2-norm AT against the same variant without it, compared by :func:`rise` (lower is more robust).
+
+    ``paper Δ`` and ``ours Δ`` are the row's rise minus its reference's; ``2 s.e.`` is twice the standard
+    error of ours, :math:`\\sqrt{r_1(1-r_1)/n_1 + r_2(1-r_2)/n_2}` for rises ``r`` as fractions of ``n``
+    attacked images, as if the two were independent (conservative: both runs attack the same images).
+    ``verdict``: ``agrees`` or ``disagrees`` (the signs of the two Δ) when ``|ours Δ|`` exceeds 2 s.e.,
+    else ``within noise``. One run per Table 3 row is used (the first seed met).
+    """
+    ours = {}
+    for run in runs:
+        key = table3_key(run["model"], run["defence"], run["tanh_head"])
+        if key is not None and key not in ours:
+            ours[key] = run
+    rows = []
+    for key, run in ours.items():
+        model, variant, adversarial = key
+        references = ([((model, "baseline", adversarial), f"{variant} vs baseline")] if variant != "baseline" else []) + \
+                     ([((model, variant, False), "AT vs none")] if adversarial else [])
+        for reference, comparison in references:
+            if reference not in ours:
+                continue
+            ours_rises = [rise((r["error_eps0"], r["error_eps0.1"])) / 100 for r in (run, ours[reference])]
+            noise = 2 * sqrt(sum(r * (1 - r) / n for r, n in zip(ours_rises, (run["eval_n"], ours[reference]["eval_n"]))))
+            paper_delta = rise(TABLE3[key][1:]) - rise(TABLE3[reference][1:])
+            ours_delta = 100 * (ours_rises[0] - ours_rises[1])
+            agree = (paper_delta < 0) == (ours_delta < 0)
+            rows.append({"model": model, "row": f"{variant}{' + AT' if adversarial else ''}", "against": comparison,
+                         "paper Δ rise": round(paper_delta, 2), "ours Δ rise": round(ours_delta, 2) + 0.0, "2 s.e.": round(100 * noise, 2),
+                         "verdict": ("agrees" if agree else "disagrees") if abs(ours_delta) > 100 * noise else "within noise"})
     return rows
 
 

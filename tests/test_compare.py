@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from lipreg_lib.compare import describe_pair, ranking_pairs, table3_key, table3_rows
+from lipreg_lib.compare import describe_pair, ranking_pairs, table3_directions, table3_key, table3_rows
 from lipreg_lib.paper import TABLE3
 from lipreg_lib.sweep import load_grid, variants
 
@@ -40,6 +40,24 @@ def test_table3_rows_put_the_paper_value_beside_ours():
     (row,) = table3_rows(runs)
     assert (row["variant"], row["AT"], row["ours: median"], row["paper: median"], row["paper: % err ε=0.1"]) == \
         ("tanh + Lipschitz", True, 0.5, 0.56, 12.12)
+
+
+def test_table3_directions_compare_rises_against_the_paper_and_the_noise():
+    def run(defence, errors, n=400):
+        return {"model": "resnet34", "defence": defence, "tanh_head": False, "seed": 0, "eval_n": n,
+                "error_eps0": errors[0], "error_eps0.1": errors[1]}
+
+    runs = [run("baseline", (50.0, 70.0)), run("lip", (50.0, 55.0)),   # rise 20 → 5: lower, like the paper
+            run("at-l2", (50.0, 69.0)),                                 # AT: 20 → 19, within noise
+            run("at-l2+lip", (40.0, 70.0)),                             # rise 30 vs 5 (no AT) and vs 19 (AT)
+            run("lip", (0.0, 99.0))]                                    # a second seed: ignored
+    rows = {(r["row"], r["against"]): r for r in table3_directions(runs)}
+    assert set(rows) == {("Lipschitz penalty", "Lipschitz penalty vs baseline"), ("baseline + AT", "AT vs none"),
+                         ("Lipschitz penalty + AT", "Lipschitz penalty vs baseline"), ("Lipschitz penalty + AT", "AT vs none")}
+    first = rows[("Lipschitz penalty", "Lipschitz penalty vs baseline")]
+    assert first["paper Δ rise"] == pytest.approx((27.08 - 5.43) - (56.00 - 6.00), abs=0.01) and first["ours Δ rise"] == -15.0
+    assert first["2 s.e."] == pytest.approx(200 * ((0.2 * 0.8 + 0.05 * 0.95) / 400) ** 0.5, abs=0.01)
+    assert [rows[k]["verdict"] for k in sorted(rows)] == ["agrees", "disagrees", "disagrees", "within noise"]
 
 
 def test_ranking_pairs_tell_an_order_within_noise_from_a_separated_one():

@@ -12,7 +12,7 @@ from collections import defaultdict
 from statistics import mean, stdev
 
 from lipreg_lib.book import load_results, results_dir
-from lipreg_lib.compare import describe_pair, ranking_pairs, table3_rows
+from lipreg_lib.compare import describe_pair, ranking_pairs, table3_directions, table3_rows
 
 GRIDS = ("mnist", "fashion-mnist", "mnist-lambda", "cifar10-reduced", "cifar10-table3")
 COLUMNS = (("% err ε=0", "error_eps0", 2), ("% err ε=0.1", "error_eps0.1", 2), ("median", "median_distance", 3),
@@ -60,6 +60,11 @@ def grid_table(name: str) -> str | None:
             [[r["model"], r["variant"], "yes" if r["AT"] else "no", f"{r['ours: median']:.3f} / {r['paper: median']}",
               f"{r['ours: % err ε=0']:.1f} / {r['paper: % err ε=0']}", f"{r['ours: % err ε=0.1']:.1f} / {r['paper: % err ε=0.1']}"]
              for r in table3]), ""]
+        directions = table3_directions(results["runs"])
+        verdicts = [r["verdict"] for r in directions]
+        text += [f"Table 3's directions (rise in % error from ε = 0 to 0.1): {verdicts.count('agrees')} agree, "
+                 f"{verdicts.count('disagrees')} disagree, {verdicts.count('within noise')} within noise of {len(verdicts)}:", "",
+                 markdown(list(directions[0]), [list(r.values()) for r in directions]) if directions else "", ""]
     return "\n".join(text)
 
 
