@@ -133,11 +133,11 @@ def _row(label: str, config: TrainConfig, folder: Path, record: dict, report: di
 
 def _write_results(grid: dict, evaluation: dict, rows: list[dict], results_dir: Path, device) -> None:
     """``<name>.csv`` (one row per run) and ``<name>.json`` (the grid, protocol, provenance, per-image distances)."""
+    origin = provenance(device)  # before writing: the commit the results came from
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, extrasaction="ignore")
     writer.writeheader()
     writer.writerows(rows)
     atomic_write(results_dir / f"{grid['name']}.csv", lambda stream: stream.write(buffer.getvalue().encode()))
     rounded = [{**row, "distances": [None if d is None else round(d, 5) for d in row["distances"]]} for row in rows]
-    write_json(results_dir / f"{grid['name']}.json", {"grid": grid, "evaluation": evaluation, "provenance": provenance(device),
-                                                     "runs": rounded})
+    write_json(results_dir / f"{grid['name']}.json", {"grid": grid, "evaluation": evaluation, "provenance": origin, "runs": rounded})

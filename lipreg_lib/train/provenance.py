@@ -10,12 +10,15 @@ from pathlib import Path
 import torch
 
 
-def git_commit() -> str:
-    """The commit of the lipreg checkout (suffixed ``-dirty`` with uncommitted changes), or ``"unknown"``."""
-    root = Path(__file__).resolve().parents[2]
+def git_commit(root: Path | None = None) -> str:
+    """The commit of the lipreg checkout at ``root`` (default: the one holding this package), suffixed
+    ``-dirty`` when tracked files outside ``data/`` differ from it, or ``"unknown"``. Results under
+    ``data/`` do not count: a sweep that rewrites one grid's table must not mark the next one dirty."""
+    root = root or Path(__file__).resolve().parents[2]
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ":/", ":(top,exclude)data"], cwd=root,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return commit + ("-dirty" if dirty else "")
