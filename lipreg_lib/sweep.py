@@ -128,11 +128,13 @@ def _row(label: str, config: TrainConfig, folder: Path, record: dict, report: di
         "max_jacobian_norm": report["stability"]["max_jacobian_norm"],
         "epoch_seconds": sum(e["seconds"] for e in epochs) / len(epochs), "train_seconds": sum(e["seconds"] for e in epochs),
         "eval_n": entry["n"], "run": str(folder), "distances": entry["distances"],
+        "provenance": {"training": record["provenance"], "evaluation": entry["provenance"]},
     }
 
 
 def _write_results(grid: dict, evaluation: dict, rows: list[dict], results_dir: Path, device) -> None:
-    """``<name>.csv`` (one row per run) and ``<name>.json`` (the grid, protocol, provenance, per-image distances)."""
+    """``<name>.csv`` (one row per run) and ``<name>.json`` (the grid, protocol, provenance of the table and of
+    each run's training and evaluation, per-image distances)."""
     origin = provenance(device)  # before writing: the commit the results came from
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, extrasaction="ignore")

@@ -35,6 +35,8 @@ def test_sweep_writes_table_and_resumes_without_retraining(tmp_path):
     assert [r["label"] for r in table] == ["defence=baseline", "AT"] and float(table[0]["test_accuracy"]) == rows[0]["test_accuracy"]
     record = json.loads((tmp_path / "results" / "tiny.json").read_text())
     assert len(record["runs"][1]["distances"]) == 30 and "git_commit" in record["provenance"]
+    trained = json.loads((tmp_path / "runs" / "tiny" / "AT-seed0" / "run.json").read_text())["provenance"]
+    assert record["runs"][1]["provenance"]["training"] == trained and "time" in record["runs"][1]["provenance"]["evaluation"]
     checkpoint = tmp_path / "runs" / "tiny" / "AT-seed0" / "checkpoint.pt"
     stamp = checkpoint.stat().st_mtime_ns
     again = run_sweep(path, tmp_path / "runs", tmp_path / "results", progress=False)
