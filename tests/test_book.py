@@ -37,3 +37,33 @@ def test_offline_settings_are_in_the_config():
     config = yaml.safe_load((ROOT / "_config.yml").read_text())["sphinx"]["config"]
     assert config["mathjax_path"] == "mathjax/tex-chtml.js" and config["html_js_files"] == ["plotly.min.js"]
     assert all(not url.startswith("http") for url in config["nb_ipywidgets_js"])
+
+
+def test_build_tool_drops_the_execution_cache_when_results_or_library_change(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_book", ROOT / "tools" / "build_book.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    (tmp_path / "lipreg_lib").mkdir()
+    (tmp_path / "data" / "results").mkdir(parents=True)
+    (tmp_path / "lipreg_lib" / "attack.py").write_text("step = 1\n")
+    (tmp_path / "data" / "results" / "grid.json").write_text("{}")
+    cache = tmp_path / "_build" / ".jupyter_cache"
+
+    def cached_chapter():
+        cache.mkdir(parents=True, exist_ok=True)
+        (cache / "chapter").write_text("outputs")
+
+    assert tool.drop_stale_cache(tmp_path)  # no record of what the cache was built from
+    cached_chapter()
+    assert tool.drop_stale_cache(tmp_path) and not cache.exists()  # a failed build left no record either
+    cached_chapter()
+    tool.stamp(tmp_path, tool.fingerprint(tmp_path))  # a build succeeded
+    assert tool.drop_stale_cache(tmp_path) is None and (cache / "chapter").exists()
+    (tmp_path / "data" / "results" / "grid.json").write_text('{"runs": []}')
+    assert tool.drop_stale_cache(tmp_path) and not cache.exists()
+    cached_chapter()
+    tool.stamp(tmp_path, tool.fingerprint(tmp_path))
+    (tmp_path / "lipreg_lib" / "attack.py").write_text("step = 2\n")
+    assert tool.drop_stale_cache(tmp_path) and not cache.exists()
