@@ -40,6 +40,7 @@ def test_table3_rows_put_the_paper_value_beside_ours():
     (row,) = table3_rows(runs)
     assert (row["variant"], row["AT"], row["ours: median"], row["paper: median"], row["paper: % err ε=0.1"]) == \
         ("tanh + Lipschitz", True, 0.5, 0.56, 12.12)
+    assert row["ours: rise in % err"] == 8.0 and row["paper: rise in % err"] == pytest.approx(12.12 - 4.08)
 
 
 def test_table3_directions_compare_rises_against_the_paper_and_the_noise():
