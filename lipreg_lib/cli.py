@@ -25,11 +25,8 @@ def _info(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     from .train import TrainConfig, train
 
-    options = {k: getattr(args, k) for k in ("dataset", "model", "defence", "eps", "lam", "h", "tanh_head", "width", "clip", "per_example",
-                                             "epochs", "batch_size", "lr", "weight_decay", "train_subset", "test_subset", "seed",
-                                             "bf16", "channels_last")}
-    options["augment"] = not args.no_augment
-    config = TrainConfig(**options)
+    options = {name: getattr(args, name) for name in TRAIN_OPTIONS if getattr(args, name, None) is not None}
+    config = TrainConfig.from_dict(options)
     result = train(config, args.out, data_dir=args.data_dir, device=args.device, resume=args.resume, progress=not args.quiet)
     last = result.history[-1] if result.history else {}
     if int(os.environ.get("RANK", "0")) == 0:
@@ -41,7 +38,8 @@ def _train(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     from .evaluate.report import EVAL_JSON, evaluate_run
 
-    entry = evaluate_run(args.run, args.attack, args.n, data_dir=args.data_dir, device=args.device, steps=args.steps)
+    entry = evaluate_run(args.run, args.attack, args.n, data_dir=args.data_dir, device=args.device, steps=args.steps,
+                         progress=not args.quiet)
     print(json.dumps({k: entry[k] for k in ("attack", "n", "error_eps0", "error_eps0.1", "median_distance", "not_found", "seconds")}
                      | {"written": str(args.run / EVAL_JSON)}))
     return 0
@@ -57,7 +55,7 @@ def _data_lipschitz(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     train = load_dataset(args.dataset, args.data_dir).train.to(device)
     started = time.perf_counter()
-    result = data_lipschitz(train.x, train.y)
+    result = data_lipschitz(train.x, train.y, progress=not args.quiet)
     line = {"dataset": args.dataset, "n": len(train), "lipschitz": result.lipschitz, "min_distance": result.min_distance,
             "pair": list(result.pair), "labels": [int(train.y[i]) for i in result.pair], "duplicates": result.duplicates,
             "seconds": time.perf_counter() - started}
@@ -70,42 +68,79 @@ def _data_lipschitz(args: argparse.Namespace) -> int:
 def _sweep(args: argparse.Namespace) -> int:
     from .sweep import run_sweep
 
-    rows = run_sweep(args.grid, args.runs_dir, args.results_dir, data_dir=args.data_dir, device=args.device, progress=not args.quiet)
+    rows = run_sweep(args.grid, args.runs_dir, args.results_dir, data_dir=args.data_dir, device=args.device, progress=not args.quiet,
+                     jobs=args.jobs)
     print(json.dumps({"runs": len(rows), "results": str(args.results_dir)}))
     return 0
 
 
+TRAIN_OPTIONS = ("recipe", "dataset", "model", "defence", "eps", "lam", "h", "tanh_head", "width", "clip", "per_example", "epochs",
+                 "batch_size", "lr", "momentum", "nesterov", "weight_decay", "schedule", "warmup", "label_smoothing", "augmentation",
+                 "augment", "train_subset", "test_subset", "seed", "bf16", "channels_last")
+
+
+def _option_adder(command: argparse.ArgumentParser, defaults):
+    """``add_argument`` whose default is ``None`` (so a recipe can fill it) and whose help shows the
+    paper protocol's default and, where it differs, the fast recipe's."""
+    from .train.recipes import RECIPES
+
+    def add(flag: str, help: str, show: bool = True, **kwargs):
+        name = kwargs.get("dest", flag.lstrip("-").replace("-", "_"))
+        if show and getattr(defaults, name, None) is not None:
+            help += f" (default: {getattr(defaults, name)!r}"
+            fast = RECIPES["fast"].get(name)
+            help += f"; fast recipe: {fast!r})" if fast is not None else ")"
+        kwargs.setdefault("default", None)
+        command.add_argument(flag, help=help, **kwargs)
+
+    return add
+
+
 def parser() -> argparse.ArgumentParser:
+    from .data import AUGMENTATIONS
+    from .models import MODELS
     from .train import TrainConfig
+    from .train.recipes import RECIPES
+    from .train.schedule import SCHEDULES
 
     defaults = TrainConfig()
     root = argparse.ArgumentParser(prog="python -m lipreg_lib", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
     commands.add_parser("info", help="list datasets, models, defences").set_defaults(handler=_info)
 
-    train = commands.add_parser("train", help="train a model with a defence", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    train = commands.add_parser("train", help="train a model with a defence",
+                                description="Train a model with a defence; options not given come from --recipe, else the paper's protocol.")
     train.set_defaults(handler=_train)
-    train.add_argument("--dataset", default=defaults.dataset, help="digits, mnist, fashion-mnist, cifar10, cifar100, moons, circles or npz:PATH")
-    train.add_argument("--model", default=defaults.model)
-    train.add_argument("--defence", default=defaults.defence, help="components joined by '+': baseline, at-fgsm, at-l2, lip, gradnorm, fd, tulip")
-    train.add_argument("--eps", type=float, default=defaults.eps, help="adversarial training step ε (Euclidean, pixels in [0,1])")
-    train.add_argument("--lam", type=float, default=defaults.lam, help="penalty weight λ")
-    train.add_argument("--h", type=float, default=defaults.h, help="finite-difference step h")
-    train.add_argument("--tanh-head", action="store_true", help="add the tanh logit layer (PAPER.md §5)")
-    train.add_argument("--width", type=int, default=None, help="base width of the model (default: the model's own)")
-    train.add_argument("--clip", action="store_true", help="clip adversarial training inputs to [0,1]")
-    train.add_argument("--per-example", action="store_true", help="Lipschitz penalty of per-example losses (not the batch mean)")
-    train.add_argument("--epochs", type=int, default=defaults.epochs)
-    train.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    train.add_argument("--lr", type=float, default=defaults.lr)
-    train.add_argument("--weight-decay", type=float, default=defaults.weight_decay)
-    train.add_argument("--train-subset", type=int, default=None, help="train on a seeded random subset of this size")
-    train.add_argument("--test-subset", type=int, default=None)
-    train.add_argument("--no-augment", action="store_true", help="disable the dataset's augmentation")
-    train.add_argument("--seed", type=int, default=defaults.seed)
-    train.add_argument("--bf16", action="store_true", help="bf16 autocast (GPU)")
-    train.add_argument("--channels-last", action="store_true")
-    train.add_argument("--out", type=Path, required=True, help="run folder: checkpoint.pt and run.json")
+    option = _option_adder(train, defaults)
+    option("--recipe", choices=sorted(RECIPES), help="start from a named recipe: paper (the authors' protocol) or fast (CIFAR-10 "
+           "in minutes on a CPU: fast-cnn, one-cycle, label smoothing); explicit options override it (default: paper)", default="paper")
+    option("--dataset", help="digits, mnist, fashion-mnist, cifar10, cifar100, moons, circles or npz:PATH")
+    option("--model", help=f"one of {', '.join(sorted(MODELS))}")
+    option("--defence", help="components joined by '+': baseline, at-fgsm, at-l2, lip, lip-fd, gradnorm, fd, tulip, tulip-fd")
+    option("--eps", type=float, help="adversarial training step ε (Euclidean, pixels in [0,1])")
+    option("--lam", type=float, help="penalty weight λ")
+    option("--h", type=float, help="finite-difference step h (fd, lip-fd)")
+    option("--tanh-head", action=argparse.BooleanOptionalAction, help="add the tanh logit layer (arXiv 1810.00953, §5)")
+    option("--width", type=int, help="base width of the model (default: the model's own)")
+    option("--clip", action=argparse.BooleanOptionalAction, help="clip adversarial training inputs to [0,1]")
+    option("--per-example", action=argparse.BooleanOptionalAction, help="Lipschitz penalty of per-example losses (not the batch mean)")
+    option("--epochs", type=int, help="training epochs")
+    option("--batch-size", type=int, help="examples per step")
+    option("--lr", type=float, help="learning rate (peak lr of the one-cycle schedule)")
+    option("--momentum", type=float, help="SGD momentum")
+    option("--nesterov", action=argparse.BooleanOptionalAction, help="Nesterov momentum")
+    option("--weight-decay", type=float, help="L2 weight decay")
+    option("--schedule", choices=SCHEDULES, help="step: lr × gamma at the milestones; one-cycle: linear warm-up then decay to 0")
+    option("--warmup", type=float, help="one-cycle warm-up, a fraction of training")
+    option("--label-smoothing", type=float, help="label smoothing of the training loss")
+    option("--augmentation", choices=("dataset", *AUGMENTATIONS), help="the dataset's own augmentation or a named one")
+    option("--train-subset", type=int, help="train on a seeded random subset of this size (default: all)")
+    option("--test-subset", type=int, help="test on a seeded random subset of this size (default: all)")
+    option("--no-augment", dest="augment", action="store_false", help="disable augmentation", default=None, show=False)
+    option("--seed", type=int, help="seed of initialisation, shuffling and augmentation")
+    option("--bf16", action=argparse.BooleanOptionalAction, help="bf16 autocast")
+    option("--channels-last", action=argparse.BooleanOptionalAction, help="channels-last memory layout (faster convolutions)")
+    train.add_argument("--out", type=Path, required=True, help="run folder: checkpoint.pt and run.json (required)")
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     _common(train)
 
@@ -113,31 +148,49 @@ def parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="minimal adversarial distances of a trained run: writes eval.json")
     evaluate.set_defaults(handler=_evaluate)
-    evaluate.add_argument("--run", type=Path, required=True, help="a run folder written by train")
-    evaluate.add_argument("--attack", default="pgd-l2", choices=ALL_ATTACKS)
-    evaluate.add_argument("--n", type=int, default=None, help="attack only the first N test images")
-    evaluate.add_argument("--steps", type=int, default=None, help="attack iterations (default per attack)")
+    evaluate.add_argument("--run", type=Path, required=True, help="a run folder written by train (required)")
+    evaluate.add_argument("--attack", default="pgd-l2", choices=ALL_ATTACKS, help="the attack (default: pgd-l2)")
+    evaluate.add_argument("--n", type=_positive_int("--n"), default=None, help="attack only the first N test images (default: all)")
+    evaluate.add_argument("--steps", type=_positive_int("--steps"), default=None, help="attack iterations (default: the attack's own, 20 for pgd-l2)")
     _common(evaluate)
 
     lipschitz = commands.add_parser("data-lipschitz", help="the Lipschitz constant of a training set (PAPER.md eq. 13)")
     lipschitz.set_defaults(handler=_data_lipschitz)
-    lipschitz.add_argument("--dataset", default="digits")
-    lipschitz.add_argument("--save", type=Path, default=None, help="also write the result with provenance to this JSON file")
+    lipschitz.add_argument("--dataset", default="digits", help="the training set to measure (default: digits)")
+    lipschitz.add_argument("--save", type=Path, default=None, help="also write the result with provenance to this JSON file (default: none)")
     _common(lipschitz)
 
     sweep = commands.add_parser("sweep", help="train and evaluate every configuration of a grid file, resumably")
     sweep.set_defaults(handler=_sweep)
-    sweep.add_argument("--grid", type=Path, required=True, help="YAML or TOML grid file (see lipreg_lib/sweep.py)")
-    sweep.add_argument("--runs-dir", type=Path, default=Path("runs"))
-    sweep.add_argument("--results-dir", type=Path, default=Path("data/results"))
+    sweep.add_argument("--grid", type=Path, required=True, help="YAML or TOML grid file, e.g. grids/cifar10-fast.yaml (required)")
+    sweep.add_argument("--runs-dir", type=Path, default=Path("runs"), help="where each variant's run folder goes, under <runs-dir>/<grid name>/ (default: runs)")
+    sweep.add_argument("--results-dir", type=Path, default=Path("results"),
+                       help="where <grid name>.csv and .json go (default: results; the committed tables live in data/results, written only when named)")
+    sweep.add_argument("--jobs", type=_positive_int("--jobs"), default=1, help="variants trained at once, each in its own process (default: 1)")
     _common(sweep)
     return root
 
 
 def _common(command: argparse.ArgumentParser) -> None:
-    command.add_argument("--data-dir", type=Path, default=None, help="folder laid out like ../shared/data (or LIPREG_DATA_DIR)")
-    command.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    command.add_argument("--quiet", action="store_true", help="no progress output")
+    command.add_argument("--data-dir", type=Path, default=None,
+                         help="folder with the real datasets (mnist/, cifar10/…) (default: $LIPREG_DATA_DIR, then the download cache)")
+    command.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto, the GPU if there is one)")
+    command.add_argument("--quiet", action="store_true", help="no progress bars (default: bars with an ETA on stderr)")
+
+
+def _positive_int(flag: str):
+    """An argparse type: an integer >= 1, else exit status 2 naming the flag and the value."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} must be an integer >= 1, got {text!r}") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{flag} must be an integer >= 1, got {value}")
+        return value
+
+    return parse
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -147,3 +200,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LipregError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # disk full, permissions: files already written are left as they were
+        print(f"error: {error.strerror or error} ({error.filename or 'while writing'}); nothing already written was changed", file=sys.stderr)
+        return 1

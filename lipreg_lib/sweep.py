@@ -5,17 +5,21 @@ A grid file (YAML, or TOML by extension ``.toml``)::
     name: mnist                      # results go to <results>/<name>.csv and <name>.json
     base: {dataset: mnist, model: small-cnn, epochs: 2, eps: 0.1, lam: 0.1}
     protocol: "why these settings"   # free text, copied into the results
-    evaluate: {attack: pgd-l2, n: null, steps: 10}
+    evaluate: {attack: pgd-l2, n: null, steps: 10, budgets: [0.1], budget_n: null}
     runs:                            # explicit variants (each merged over base) ...
       - {defence: baseline}
       - {defence: tulip, tanh_head: true, label: "tanh + tulip"}
     grid: {lam: [0, 0.1, 1]}         # ... and/or a Cartesian product over these options
-    seeds: [0, 1]                    # every variant for each seed (default [base seed])
+    seeds: [0, 1]                    # every variant for each seed (default [base seed]); a run may
+                                     # name its own seeds: {defence: baseline, seeds: [0, 1, 2]}
 
 Each variant trains into ``<runs>/<name>/<variant>/`` (``run.json``, ``checkpoint.pt``, then
 ``eval.json``). A finished run is skipped, an interrupted one resumed, an evaluation already in
 ``eval.json`` reused if it was made on the grid's ``n`` images with its ``steps`` (else redone), so
-running the same command again continues where it stopped.
+running the same command again continues where it stopped. ``evaluate.budgets`` adds the error under
+the attack at each fixed ε on the first ``budget_n`` test images (all by default). A grid may start
+from a recipe (``base: {recipe: fast, ...}``). Two sweeps over the same folders never train a run twice:
+each run folder is locked while it trains.
 """
 
 from __future__ import annotations
@@ -24,19 +28,24 @@ import csv
 import io
 import itertools
 import json
+import multiprocessing
 import re
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import torch
 import yaml
 
-from .evaluate.report import EVAL_JSON, evaluate_run
+from .attacks import ALL_ATTACKS, ATTACKS
+from .evaluate.report import EVAL_JSON, budget_matches, entry_matches, evaluate_run
+from .locks import RunLocked, run_lock
 from .train import RUN_JSON, TrainConfig, provenance, resolve_device, train
 from .train.checkpoint import atomic_write, write_json
-from .validation import LipregError
+from .validation import LipregError, check_choice, check_positive, check_positive_int, check_writable_folder
 
 COLUMNS = ["label", "seed", "dataset", "model", "defence", "tanh_head", "eps", "lam", "epochs", "train_subset", "test_accuracy",
            "error_eps0", "error_eps0.1", "median_distance", "not_found", "max_loss_gradient", "max_loss_gradient_per_example",
-           "max_jacobian_norm", "epoch_seconds", "train_seconds", "eval_n", "run"]
+           "max_jacobian_norm", "epoch_seconds", "train_seconds", "eval_n", "budget_error_eps0.1", "budget_n", "run"]
 
 
 def load_grid(path: Path | str) -> dict:
@@ -72,7 +81,7 @@ def variants(grid: dict) -> list[tuple[str, TrainConfig]]:
     out = []
     for overrides in explicit + combos:
         label = overrides.pop("label", None) or ",".join(f"{k}={v}" for k, v in overrides.items()) or "base"
-        for seed in seeds:
+        for seed in overrides.pop("seeds", seeds):
             out.append((label, TrainConfig.from_dict({**base, **overrides, "seed": seed})))
     return out
 
@@ -81,55 +90,124 @@ def _folder(label: str, seed: int) -> str:
     return re.sub(r"[^A-Za-z0-9.=,+-]+", "_", label) + f"-seed{seed}"
 
 
-def run_sweep(grid_path: Path | str, runs_dir: Path | str = "runs", results_dir: Path | str = "data/results", *,
-              data_dir: Path | str | None = None, device: str = "auto", progress: bool = True) -> list[dict]:
-    """Train and evaluate every variant of the grid (resumably), then write the results table."""
-    grid = load_grid(grid_path)
-    evaluation = {"attack": "pgd-l2", "n": None, "steps": None, **grid.get("evaluate", {})}
-    root = Path(runs_dir) / grid["name"]
-    rows = []
-    for label, config in variants(grid):
-        folder = root / _folder(label, config.seed)
-        record_path = folder / RUN_JSON
-        finished = record_path.exists() and json.loads(record_path.read_text()).get("status") == "finished"
-        if not finished:
+EVALUATE_KEYS = {"attack": "pgd-l2", "n": None, "steps": None, "budgets": [], "budget_n": None}
+
+
+def evaluation_settings(grid: dict) -> dict:
+    """The grid's ``evaluate:`` block over its defaults, every key and value checked before any work."""
+    given = grid.get("evaluate", {}) or {}
+    if not isinstance(given, dict):
+        raise LipregError(f"'evaluate' must be a mapping of {sorted(EVALUATE_KEYS)}, got {given!r}")
+    unknown = sorted(set(given) - set(EVALUATE_KEYS))
+    if unknown:
+        raise LipregError(f"unknown keys {unknown} in 'evaluate'; known: {sorted(EVALUATE_KEYS)}")
+    settings = {**EVALUATE_KEYS, **given}
+    check_choice("attack", settings["attack"], ALL_ATTACKS)
+    for key in ("n", "steps", "budget_n"):
+        if settings[key] is not None:
+            check_positive_int(f"evaluate.{key}", settings[key])
+    if not isinstance(settings["budgets"], list):
+        raise LipregError(f"evaluate.budgets must be a list of ε, got {settings['budgets']!r}")
+    settings["budgets"] = [check_positive("evaluate.budgets", eps) for eps in settings["budgets"]]
+    if settings["budgets"] and settings["attack"] not in ATTACKS:
+        raise LipregError(f"evaluate.budgets needs an iterative attack ({', '.join(ATTACKS)}), got {settings['attack']!r}")
+    return settings
+
+
+def run_variant(folder: Path, config: TrainConfig, evaluation: dict, *, data_dir, device: str, progress: bool) -> None:
+    """Train (or resume, or skip when finished) and evaluate one variant in ``folder``. Another process
+    working on the same folder is waited for, then its work is reused: a run is never trained twice."""
+    while not _finished(folder):
+        try:
             print(f"[sweep] training {folder}", flush=True)
-            train(config, folder, data_dir=data_dir, device=device, resume=True, progress=progress)
-        report_path = folder / EVAL_JSON
-        report = json.loads(report_path.read_text()) if report_path.exists() else {"attacks": {}}
-        if not _matches(report["attacks"].get(evaluation["attack"]), evaluation):
-            print(f"[sweep] evaluating {folder} with {evaluation['attack']}", flush=True)
-            evaluate_run(folder, evaluation["attack"], evaluation["n"], data_dir=data_dir, device=device, steps=evaluation["steps"])
-            report = json.loads(report_path.read_text())
-        rows.append(_row(label, config, folder, json.loads(record_path.read_text()), report, evaluation["attack"]))
+            result = train(config, folder, data_dir=data_dir, device=device, resume=True, progress=progress)
+            print(f"[sweep] trained {folder}: {result.epochs_run} epochs", flush=True)
+        except RunLocked:
+            print(f"[sweep] {folder} is being trained by another process; waiting for it", flush=True)
+            with run_lock(folder):
+                pass
+    report = _report(folder)
+    entry = report["attacks"].get(evaluation["attack"])
+    budgets = report.get("budgets", {}).get(evaluation["attack"], {})
+    test_size = json.loads((folder / RUN_JSON).read_text())["dataset"]["test_size"]
+    missing = [eps for eps in evaluation["budgets"]
+               if not budget_matches(budgets.get(str(eps)), evaluation["budget_n"], evaluation["steps"], test_size)]
+    if not entry_matches(entry, evaluation["n"], evaluation["steps"]) or missing:
+        print(f"[sweep] evaluating {folder} with {evaluation['attack']}", flush=True)
+        evaluate_run(folder, evaluation["attack"], evaluation["n"], data_dir=data_dir, device=device, steps=evaluation["steps"],
+                     budgets=tuple(evaluation["budgets"]), budget_n=evaluation["budget_n"], progress=progress)
+
+
+def _finished(folder: Path) -> bool:
+    record = folder / RUN_JSON
+    return record.exists() and json.loads(record.read_text()).get("status") == "finished"
+
+
+def _report(folder: Path) -> dict:
+    path = folder / EVAL_JSON
+    return json.loads(path.read_text()) if path.exists() else {"attacks": {}}
+
+
+def _run_variant_in_child(folder: Path, config: TrainConfig, evaluation: dict, data_dir, device: str, threads: int) -> None:
+    torch.set_num_threads(threads)
+    run_variant(folder, config, evaluation, data_dir=data_dir, device=device, progress=False)
+
+
+def run_sweep(grid_path: Path | str, runs_dir: Path | str = "runs", results_dir: Path | str = "results", *,
+              data_dir: Path | str | None = None, device: str = "auto", progress: bool = True, jobs: int = 1) -> list[dict]:
+    """Train and evaluate every variant of the grid (resumably), then write the results table.
+
+    ``jobs > 1`` runs that many variants at once, each in its own process with ``cores / jobs`` threads
+    (on a GPU, several small trainings side by side use it better than one). Everything in the grid
+    (every option of every variant, the evaluation block, the folders) is checked before any work starts.
+    """
+    check_positive_int("jobs", jobs)
+    grid = load_grid(grid_path)
+    evaluation = evaluation_settings(grid)
+    expanded = variants(grid)
+    resolve_device(device)
+    root = Path(runs_dir) / grid["name"]
+    for folder in (root, Path(results_dir)):
+        check_writable_folder(folder)
+    work = [(root / _folder(label, config.seed), config) for label, config in expanded]
+    order = sorted(range(len(work)), key=lambda i: work[i][1].seed != expanded[0][1].seed)  # first seed of every variant first
+    if jobs == 1:
+        for folder, config in (work[i] for i in order):
+            run_variant(folder, config, evaluation, data_dir=data_dir, device=device, progress=progress)
+    else:
+        threads = max(1, torch.get_num_threads() // jobs)
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            futures = [pool.submit(_run_variant_in_child, *work[i], evaluation, data_dir, device, threads) for i in order]
+            for future in futures:
+                future.result()
+    rows = [_row(label, config, folder, json.loads((folder / RUN_JSON).read_text()), _report(folder), evaluation)
+            for (label, config), (folder, _) in zip(expanded, work)]
     _write_results(grid, evaluation, rows, Path(results_dir), resolve_device(device))
     return rows
 
 
-def _matches(entry: dict | None, evaluation: dict) -> bool:
-    """Whether an ``eval.json`` entry was made with the grid's image count and attack steps
-    (entries older than ``requested_n`` count as made on their ``n`` images)."""
-    if entry is None:
-        return False
-    steps = entry["settings"].get("steps")
-    return entry.get("requested_n", entry["n"]) == evaluation["n"] and (evaluation["steps"] is None or steps == evaluation["steps"])
-
-
-def _row(label: str, config: TrainConfig, folder: Path, record: dict, report: dict, attack: str) -> dict:
-    entry = report["attacks"][attack]
+def _row(label: str, config: TrainConfig, folder: Path, record: dict, report: dict, evaluation: dict) -> dict:
+    entry = report["attacks"][evaluation["attack"]]
+    budgets = report.get("budgets", {}).get(evaluation["attack"], {})
     epochs = record["epochs"]
-    return {
+    row = {
         "label": label, "seed": config.seed, "dataset": config.dataset, "model": config.model, "defence": record["defence"],
         "tanh_head": config.tanh_head, "eps": config.eps, "lam": config.lam, "epochs": config.epochs, "train_subset": config.train_subset,
         "test_accuracy": epochs[-1]["test_accuracy"], "error_eps0": entry["error_eps0"], "error_eps0.1": entry["error_eps0.1"],
         "median_distance": entry["median_distance"], "not_found": entry["not_found"],
-        "max_loss_gradient": report["stability"]["max_loss_gradient"],
-        "max_loss_gradient_per_example": report["stability"]["max_loss_gradient_per_example"],
-        "max_jacobian_norm": report["stability"]["max_jacobian_norm"],
+        "max_loss_gradient": entry["stability"]["max_loss_gradient"],
+        "max_loss_gradient_per_example": entry["stability"]["max_loss_gradient_per_example"],
+        "max_jacobian_norm": entry["stability"]["max_jacobian_norm"],
         "epoch_seconds": sum(e["seconds"] for e in epochs) / len(epochs), "train_seconds": sum(e["seconds"] for e in epochs),
         "eval_n": entry["n"], "run": str(folder), "distances": entry["distances"],
         "provenance": {"training": record["provenance"], "evaluation": entry["provenance"]},
     }
+    for eps in evaluation["budgets"]:
+        fixed = budgets[str(eps)]
+        row[f"budget_error_eps{eps}"] = fixed["error"]
+        row["budget_n"] = fixed["n"]
+    return row
 
 
 def _write_results(grid: dict, evaluation: dict, rows: list[dict], results_dir: Path, device) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable
+from pathlib import Path
 
 import torch
 
@@ -54,6 +56,22 @@ def check_images(x: torch.Tensor, y: torch.Tensor | None = None) -> None:
         raise LipregError(
             f"labels must have shape ({x.shape[0]},) to match inputs {tuple(x.shape)}, got {tuple(y.shape)}"
         )
+
+
+def check_writable_folder(folder: Path | str, name: str = "folder") -> Path:
+    """Return ``folder`` if it is (or can be created as) a writable directory; a file in its place, or a
+    parent that cannot be written, is an error naming the path, raised before any work starts."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise LipregError(f"{name} {str(folder)!r} is a file, not a folder")
+    existing = folder
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise LipregError(f"{name} {str(folder)!r} cannot be created: {str(existing)!r} is a file")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise LipregError(f"{name} {str(folder)!r} is not writable ({str(existing)!r} denies writing)")
+    return folder
 
 
 def _finite(name: str, value: float) -> float:

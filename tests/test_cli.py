@@ -53,7 +53,8 @@ def test_evaluate_writes_eval_json_and_keeps_earlier_attacks(tmp_path, capsys):
     distances = report["attacks"]["pgd-l2"]["distances"]
     assert len(distances) == 40 and report["attacks"]["fgsm"]["median_distance"] >= report["attacks"]["pgd-l2"]["median_distance"]
     # the authors' statistic divides by the batch, here all 40 images
-    assert report["stability"]["max_loss_gradient_per_example"] == pytest.approx(40 * report["stability"]["max_loss_gradient"])
+    stability = report["attacks"]["pgd-l2"]["stability"]
+    assert stability["n"] == 40 and stability["max_loss_gradient_per_example"] == pytest.approx(40 * stability["max_loss_gradient"])
     assert "git_commit" in report["attacks"]["fgsm"]["provenance"]
 
 

@@ -6,8 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lipreg_lib.defences import (FiniteDifferencePenalty, GradientNormPenalty, LipschitzPenalty, Objective, Perturbation,
-                                 flat_norms, loss_gradient, make_defence, unit_directions)
+from lipreg_lib.defences import (FiniteDifferencePenalty, GradientNormPenalty, LipschitzFiniteDifference, LipschitzPenalty, Objective,
+                                 Perturbation, flat_norms, loss_gradient, make_defence, unit_directions)
 from lipreg_lib.models import build
 from lipreg_lib.train import TrainConfig, train
 from lipreg_lib.validation import LipregError
@@ -118,7 +118,7 @@ def test_finite_difference_penalty_costs_no_second_order_graph(smooth):
 def test_zero_eps_and_zero_lambda_reproduce_baseline_training_exactly(digits):
     config = dict(epochs=1, train_subset=512, batch_size=64)
     reference = dict(train(TrainConfig(**config), dataset=digits, progress=False).model.named_parameters())
-    for spec in ("at-l2", "at-fgsm", "lip", "gradnorm", "fd", "tulip", "at-fgsm+gradnorm"):
+    for spec in ("at-l2", "at-fgsm", "lip", "gradnorm", "fd", "tulip", "at-fgsm+gradnorm", "lip-fd", "tulip-fd"):
         trained = dict(train(TrainConfig(**config, defence=spec, eps=0.0, lam=0.0), dataset=digits, progress=False).model.named_parameters())
         for name, value in reference.items():
             assert torch.equal(trained[name], value), (spec, name)
@@ -166,7 +166,7 @@ def test_spec_parsing():
 @pytest.mark.parametrize(
     "kwargs,message",
     [({"spec": "at-l2+at-fgsm"}, "combines at-l2 and at-fgsm"), ({"spec": "tulip+at-fgsm"}, "combines at-l2 and at-fgsm"),
-     ({"spec": "lipschitz"}, "unknown defence 'lipschitz'"), ({"spec": "at-l2", "eps": -0.01}, "eps must be >= 0, got -0.01"),
+     ({"spec": "lipschitz"}, "unknown defence 'lipschitz'"), ({"spec": "lip+lip-fd"}, "lip-fd is the only penalty"), ({"spec": "at-l2", "eps": -0.01}, "eps must be >= 0, got -0.01"),
      ({"spec": "lip", "lam": float("inf")}, "lam must be finite, got inf"), ({"spec": "fd", "h": 0}, "h must be > 0, got 0.0"),
      ({"spec": "fd", "h": -1e-3}, "h must be > 0"), ({"spec": "fd", "fd_scheme": "backward"}, "unknown finite-difference scheme 'backward'")],
 )
@@ -191,3 +191,42 @@ def test_every_defence_lowers_the_largest_loss_gradient_on_test_data(spec, eps, 
     result = train(TrainConfig(epochs=3, defence=spec, eps=eps, lam=lam), dataset=digits, progress=False)
     assert result.history[-1]["test_accuracy"] > 0.8
     assert _max_test_gradient_norm(result.model, digits) < 0.75 * baseline_gradient
+
+
+def _value_and_parameter_gradient(model, objective, x, y):
+    model.zero_grad()
+    loss, _ = objective(model, x, y)
+    loss.backward()
+    return loss.item(), torch.cat([p.grad.flatten() for p in model.parameters()])
+
+
+@pytest.mark.parametrize("exact,first_order,options", [("lip", "lip-fd", {}), ("lip", "lip-fd", {"per_example": True}),
+                                                      ("tulip", "tulip-fd", {"eps": 0.05})])
+def test_finite_difference_lipschitz_forms_match_the_double_backward_forms_to_first_order(smooth, exact, first_order, options):
+    """lip-fd and tulip-fd have the value and the parameter gradient of lip and tulip up to O(h): the error
+    shrinks tenfold with h. (On a smooth net without batch norm, where the train-mode gradient that
+    tulip-fd reuses for its direction is the eval-mode one that tulip computes.)"""
+    model, x, y = smooth
+    value, gradient = _value_and_parameter_gradient(model, make_defence(exact, lam=0.5, **options), x, y)
+
+    def errors(h):
+        v, g = _value_and_parameter_gradient(model, make_defence(first_order, lam=0.5, h=h, **options), x, y)
+        return abs(v - value) / abs(value), ((g - gradient).norm() / gradient.norm()).item()
+
+    coarse, fine = errors(1e-3), errors(1e-4)
+    assert coarse[1] < 1e-3 and fine[1] < 1e-4
+    assert coarse[1] / fine[1] == pytest.approx(10, rel=0.2)
+
+
+def test_reusing_the_clean_pass_gives_the_gradient_of_the_plain_objective(smooth):
+    """The fast path of lip-fd (one backward for g and ∇_θ L(x), the clean term reused) equals
+    differentiating λ s (L(x') − L(x)) / h the ordinary way, value and gradient."""
+    model, x, y = smooth
+    fast = make_defence("lip-fd", lam=0.5, h=1e-3)
+    assert fast.reuses_clean_pass
+    plain = Objective(fast.name, None, fast.penalties + (GradientNormPenalty(0.0),))  # two penalties: the generic path
+    assert not plain.reuses_clean_pass
+    v1, g1 = _value_and_parameter_gradient(model, fast, x, y)
+    v2, g2 = _value_and_parameter_gradient(model, plain, x, y)
+    assert v1 == pytest.approx(v2, rel=1e-12) and torch.allclose(g1, g2, rtol=1e-9, atol=1e-12)
+    assert make_defence("tulip-fd").penalties == (LipschitzFiniteDifference(0.1, 0.01),)

@@ -10,13 +10,25 @@ CIFAR = (3, 32, 32)
 @pytest.mark.parametrize(
     "name,classes,shape,layers",
     [("mlp", 2, (2,), 3), ("small-cnn", 10, (1, 28, 28), 6), ("small-cnn", 10, (1, 8, 8), 6),
-     ("allcnn", 10, CIFAR, 9), ("resnet34", 10, CIFAR, 34), ("resnext34", 10, CIFAR, 34), ("resnext34", 100, CIFAR, 34)],
+     ("fast-cnn", 10, CIFAR, 8), ("allcnn", 10, CIFAR, 9), ("resnet34", 10, CIFAR, 34), ("resnext34", 10, CIFAR, 34), ("resnext34", 100, CIFAR, 34)],
 )
 def test_shapes_depth_and_parameters(name, classes, shape, layers):
     model = build(name, classes, shape).eval()
     assert model(torch.rand(3, *shape)).shape == (3, classes)
     assert weight_layers(model) == layers
-    print(f"{name} {classes} classes: {parameter_count(model):,} parameters")
+    assert parameter_count(model) == sum(p.numel() for p in model.parameters()) > 0
+
+
+@pytest.mark.parametrize("width", [8, 32])
+def test_fast_cnn_has_the_documented_widths(width):
+    """A 2×2 stem of w channels, blocks of widths w, 4w, 4w (two 3×3 convolutions each), a bias-free
+    linear layer: the parameter count of that description, and logits scaled down at initialisation."""
+    w, wide = width, 4 * width
+    convs = 3 * w * 4 + 9 * (w * w + w * w) + 9 * (w * wide + wide * wide) + 9 * (wide * wide + wide * wide)
+    norms = 2 * (w + 2 * w + 2 * wide + 2 * wide)
+    model = build("fast-cnn", 10, CIFAR, width=width)
+    assert parameter_count(model) == convs + norms + wide * 10
+    assert model.eval()(torch.rand(8, *CIFAR)).abs().max() < 1.0
 
 
 def test_resnext_averages_its_branches():
@@ -60,7 +72,7 @@ def test_tanh_head_is_batch_norm_then_scaled_tanh():
 
 
 def test_bad_model_arguments_name_the_value():
-    with pytest.raises(LipregError, match=r"unknown model 'vgg'; choose from: allcnn, mlp"):
+    with pytest.raises(LipregError, match=r"unknown model 'vgg'; choose from: allcnn, fast-cnn, mlp"):
         build("vgg", 10, CIFAR)
     with pytest.raises(LipregError, match=r"needs image inputs .* got input shape \(2,\)"):
         build("resnet34", 2, (2,))

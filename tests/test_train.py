@@ -15,6 +15,32 @@ def test_schedule_scales_the_paper_milestones():
     assert lrs == pytest.approx([0.1, 0.1, 0.02, 0.02, 0.004, 0.0008, 0.0008])
 
 
+def test_one_cycle_ramps_up_to_the_peak_then_down_to_zero():
+    lrs = [learning_rate(t, 100, 0.2, (0.3,), 0.2, "one-cycle", warmup=0.2) for t in (0, 10, 20, 60, 100)]
+    assert lrs == pytest.approx([0.0, 0.1, 0.2, 0.1, 0.0])
+
+
+def test_a_recipe_fills_the_options_not_given():
+    config = TrainConfig.from_dict({"recipe": "fast", "dataset": "cifar10", "lr": 0.05})
+    assert (config.model, config.schedule, config.label_smoothing, config.nesterov, config.lr) == ("fast-cnn", "one-cycle", 0.2, True, 0.05)
+    assert TrainConfig.from_dict({"recipe": "paper"}) == TrainConfig()
+    with pytest.raises(LipregError, match="unknown recipe 'slow'"):
+        TrainConfig.from_dict({"recipe": "slow"})
+
+
+def test_an_older_checkpoint_without_the_new_options_still_resumes(tmp_path, digits):
+    config = TrainConfig(epochs=2, model="mlp")
+    train(TrainConfig(epochs=1, model="mlp"), tmp_path, dataset=digits, progress=False)
+    state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    for key in ("schedule", "warmup", "nesterov", "label_smoothing", "augmentation"):
+        del state["config"][key]
+    state["config"]["epochs"] = 2
+    torch.save(state, tmp_path / "checkpoint.pt")
+    assert [h["epoch"] for h in train(config, tmp_path, dataset=digits, progress=False, resume=True).history] == [1, 2]
+    with pytest.raises(CheckpointError, match="schedule: checkpoint 'step' vs requested 'one-cycle'"):
+        train(TrainConfig(epochs=2, model="mlp", schedule="one-cycle"), tmp_path, dataset=digits, progress=False, resume=True)
+
+
 def test_digits_baseline_reaches_95_percent_and_writes_run_json(tmp_path, digits):
     result = train(TrainConfig(epochs=5), tmp_path, dataset=digits, progress=False)
     assert result.history[-1]["test_accuracy"] >= 0.95

@@ -19,15 +19,17 @@ from .result import AttackResult
 ALL_ATTACKS = (*ATTACKS, *FOOLBOX_ATTACKS, "ddn")
 
 
-def run_attack(model: nn.Module, split: Split, name: str, *, steps: int | None = None, batch_size: int = 500, **options) -> AttackResult:
-    """Per-image minimal distances of ``split`` under attack ``name`` (any of :data:`ALL_ATTACKS`)."""
+def run_attack(model: nn.Module, split: Split, name: str, *, steps: int | None = None, batch_size: int = 500, progress: bool = False,
+               **options) -> AttackResult:
+    """Per-image minimal distances of ``split`` under attack ``name`` (any of :data:`ALL_ATTACKS`);
+    ``progress`` shows a bar over the batches (iterative attacks)."""
     check_choice("attack", name, ALL_ATTACKS)
     if name in FOOLBOX_ATTACKS:
         return foolbox_minimal(model, split, name, batch_size=batch_size, steps=steps)
     if name == "ddn":
         return ddn(model, split, batch_size=batch_size, **({"steps": steps} if steps else {}), **options)
     attack = get_attack(name, steps=steps, step_size=options.pop("step_size", None), random_start=options.pop("random_start", None))
-    return minimal_distance(model, split, attack, batch_size=batch_size, **options)
+    return minimal_distance(model, split, attack, batch_size=batch_size, progress=progress, **options)
 
 
 __all__ = [

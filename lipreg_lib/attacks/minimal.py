@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
 from ..data import Split, batches
 from ..defences.gradients import flat_norms
@@ -67,15 +68,20 @@ def minimal_distance_batch(
 
 
 def minimal_distance(
-    model: nn.Module, split: Split, attack: IterativeAttack, *, batch_size: int = 500, keep_adversarial: bool = True, **options,
+    model: nn.Module, split: Split, attack: IterativeAttack, *, batch_size: int = 500, keep_adversarial: bool = True,
+    progress: bool = False, **options,
 ) -> AttackResult:
-    """Run :func:`minimal_distance_batch` over a whole split in eval mode; see it for ``options``."""
+    """Run :func:`minimal_distance_batch` over a whole split in eval mode; see it for ``options``;
+    ``progress`` shows a bar with an ETA over the batches."""
     check_positive_int("batch_size", batch_size)
     for key in ("initial_eps", "rtol"):
         if key in options:
             check_positive(key, options[key])
     with eval_mode(model):
-        parts = [minimal_distance_batch(model, x, y, attack, **options) for x, y in batches(split, batch_size)]
+        total = -(-len(split) // batch_size)
+        stream = tqdm(batches(split, batch_size), total=total, desc=f"{attack.name} minimal distances", unit="batch",
+                      disable=not progress, leave=False)
+        parts = [minimal_distance_batch(model, x, y, attack, **options) for x, y in stream]
     distances = torch.cat([d for d, _ in parts])
     adversarial = torch.cat([a for _, a in parts]) if keep_adversarial else torch.empty(0)
     settings = {"rule": attack.rule, "steps": attack.steps, "step_size": attack.step_size, "random_start": attack.random_start,

@@ -3,9 +3,9 @@
 from .augment import augment
 from .loader import batches
 from .sources import DATASETS, DataNotFoundError, default_cache_dir, default_data_dir, load_dataset, load_npz
-from .splits import Augmentation, Dataset, Split, to_float
+from .splits import AUGMENTATIONS, Augmentation, Dataset, Split, to_float
 
 __all__ = [
-    "DATASETS", "Augmentation", "DataNotFoundError", "Dataset", "Split", "augment", "batches",
+    "AUGMENTATIONS", "DATASETS", "Augmentation", "DataNotFoundError", "Dataset", "Split", "augment", "batches",
     "default_cache_dir", "default_data_dir", "load_dataset", "load_npz", "to_float",
 ]

@@ -22,6 +22,11 @@ class Augmentation:
         return self.flip or self.crop_padding > 0 or self.cutout > 0
 
 
+#: Named training augmentations a run can ask for instead of its dataset's own (``"dataset"``).
+#: ``flip-translate``: the fast recipe's flip and 2-pixel translation (airbench), no cutout.
+AUGMENTATIONS = {"flip-translate": Augmentation(flip=True, crop_padding=2)}
+
+
 @dataclass(frozen=True)
 class Split:
     """Inputs ``x`` (uint8 images (N, C, H, W) or float features (N, D)) and int64 labels ``y``."""

@@ -28,9 +28,50 @@ class LipschitzPenalty:
     per_example: bool = False
     second_order = True
 
-    def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, losses: torch.Tensor, grads: torch.Tensor) -> torch.Tensor:
+    def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, losses: torch.Tensor, grads: torch.Tensor,
+                 loss=None) -> torch.Tensor:
         scale = 1.0 if self.per_example else 1.0 / x.shape[0]
         return self.lam * scale * flat_norms(grads).max()
+
+
+@dataclass(frozen=True)
+class LipschitzFiniteDifference:
+    """The Lipschitz penalty of :class:`LipschitzPenalty` in finite-difference form (no double backward).
+
+    With ``i* = argmax_i ‖g_i‖₂`` and ``v = g_{i*}/‖g_{i*}‖₂`` held fixed, perturb example ``i*``
+    alone, ``x' = x + h v e_{i*}``, and use
+    ``‖g_{i*}‖₂ ≈ (Σ_j ℓ_j(x') − Σ_j ℓ_j(x)) / h``: penalty ``λ · s · (L(x') − L(x)) / h`` with
+    ``L`` the batch-mean loss and ``s = 1`` (authors' convention, ``λ max_i ‖g_i‖₂ / B``) or ``s = B``
+    (``per_example``). In train mode batch norm couples the examples, so the sum over ``j`` is what
+    matches ``g_{i*} = ∇_{x_{i*}} Σ_j ℓ_j``. Its value and its parameter gradient agree with the
+    double-backward form to first order in ``h`` (the gradient of ``max_i ‖g_i‖`` is that of
+    ``⟨g_{i*}, v⟩`` at the maximiser: ``v`` may be held fixed).
+
+    The clean loss enters linearly, so :class:`Objective` can reuse the clean parameter gradient
+    instead of back-propagating through the clean graph again (:attr:`clean_coefficient`).
+    """
+
+    lam: float
+    h: float = 0.01
+    per_example: bool = False
+    second_order = False
+
+    def clean_coefficient(self, batch: int) -> float:
+        """The coefficient of ``∇_θ L(x)`` in the penalty's parameter gradient: ``−λ s / h``."""
+        return -self.lam * (batch if self.per_example else 1) / self.h
+
+    def perturbed_loss(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, grads: torch.Tensor, loss) -> torch.Tensor:
+        """``L(x')``, differentiable in the parameters, at ``x' = x + h v e_{i*}``."""
+        norms = flat_norms(grads.detach())
+        star = norms.argmax()
+        shifted = x.detach().clone()
+        shifted[star] += self.h * grads[star].detach() / norms[star].clamp_min(1e-12)
+        return loss(model(shifted), y)
+
+    def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, losses: torch.Tensor, grads: torch.Tensor,
+                 loss=None) -> torch.Tensor:
+        loss = loss or F.cross_entropy
+        return -self.clean_coefficient(x.shape[0]) * (self.perturbed_loss(model, x, y, grads, loss) - losses.mean())
 
 
 @dataclass(frozen=True)
@@ -40,7 +81,8 @@ class GradientNormPenalty:
     lam: float
     second_order = True
 
-    def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, losses: torch.Tensor, grads: torch.Tensor) -> torch.Tensor:
+    def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, losses: torch.Tensor, grads: torch.Tensor,
+                 loss=None) -> torch.Tensor:
         return self.lam * flat_norms(grads).pow(2).mean()
 
 
@@ -59,11 +101,13 @@ class FiniteDifferencePenalty:
     scheme: str = "forward"
     second_order = False
 
-    def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, losses: torch.Tensor, grads: torch.Tensor) -> torch.Tensor:
+    def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, losses: torch.Tensor, grads: torch.Tensor,
+                 loss=None) -> torch.Tensor:
         v = unit_directions(grads.detach(), "l2")
+        loss = loss or F.cross_entropy
 
         def loss_at(point: torch.Tensor) -> torch.Tensor:
-            return F.cross_entropy(model(point), y, reduction="none")
+            return loss(model(point), y, reduction="none")
 
         x = x.detach()
         if self.scheme == "central":

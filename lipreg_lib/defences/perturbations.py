@@ -27,5 +27,9 @@ class Perturbation:
             model = model.module
         with eval_mode(model):
             grads, _ = loss_gradient(model, x, y)
-        adversarial = x + self.eps * unit_directions(grads, self.norm)
+        return self.from_gradients(x, grads)
+
+    def from_gradients(self, x: torch.Tensor, grads: torch.Tensor) -> torch.Tensor:
+        """``x + ε v*(g)`` for input gradients ``g`` already computed (clipped to [0,1] with ``clip``)."""
+        adversarial = x.detach() + self.eps * unit_directions(grads.detach(), self.norm)
         return (adversarial.clamp(0, 1) if self.clip else adversarial).detach()

@@ -1,4 +1,10 @@
-"""``eval.json`` beside a run: per-image distances and summaries per attack, stability statistics."""
+"""``eval.json`` beside a run: per attack, per-image distances, their summary, and the clean metrics
+and stability statistics of the same images; errors at fixed budgets on their own image counts.
+
+Every stored number says what it was computed on (``n`` images: the first ``n`` of the run's test
+split, the attack's settings, provenance), and :func:`entry_matches` tells a caller whether a stored
+entry answers its request, so nothing is reused for a request it does not answer.
+"""
 
 from __future__ import annotations
 
@@ -7,34 +13,79 @@ import math
 import time
 from pathlib import Path
 
-from ..attacks import run_attack
+from ..attacks import get_attack, run_attack
+from ..locks import run_lock
 from ..train import load_run, provenance, resolve_device, write_json
+from ..validation import LipregError, check_positive_int
+from .budget import error_at_budget
 from .clean import clean_metrics
 from .stability import stability_statistics
 
 EVAL_JSON = "eval.json"
+EVAL_LOCK = ".eval.lock"
+
+
+def _first(split, n: int | None):
+    if n is None:
+        return split
+    check_positive_int("n", n)
+    return type(split)(split.x[:n], split.y[:n])
+
+
+def entry_matches(entry: dict | None, n: int | None, steps: int | None) -> bool:
+    """Whether a stored attack entry was made on the first ``n`` test images (all when ``None``) with
+    ``steps`` attack steps (any when ``None``), and holds the clean and stability numbers of those images."""
+    if entry is None or "stability" not in entry or "clean" not in entry:
+        return False
+    same_images = entry.get("requested_n", entry["n"]) == n and entry["stability"].get("n") == entry["n"]
+    return same_images and (steps is None or entry["settings"].get("steps") == steps)
+
+
+def budget_matches(entry: dict | None, n: int | None, steps: int | None, test_size: int) -> bool:
+    """Whether a stored fixed-budget error was made on ``n`` images (``None``: the whole test split of
+    ``test_size``) with ``steps`` steps."""
+    return entry is not None and entry["n"] == (n or test_size) and (steps is None or entry["steps"] == steps)
 
 
 def evaluate_run(run_dir: Path | str, attack: str = "pgd-l2", n: int | None = None, *, data_dir: Path | str | None = None,
-                 device: str = "auto", steps: int | None = None, batch_size: int = 500) -> dict:
-    """Attack the first ``n`` test images (all by default) of the run in ``run_dir`` and merge the
-    result into its ``eval.json`` (other attacks already there are kept). Returns the attack's entry."""
+                 device: str = "auto", steps: int | None = None, batch_size: int = 500, budgets: tuple[float, ...] = (),
+                 budget_n: int | None = None, progress: bool = False) -> dict:
+    """Attack the first ``n`` test images (all by default) of the run in ``run_dir`` for minimal
+    distances, and, for each ε in ``budgets``, measure the error under the same attack at that budget
+    on the first ``budget_n`` images (all by default). Merge both into ``eval.json`` under the run's
+    lock (other attacks and budgets already there are kept). Returns the attack's entry."""
+    if n is not None:
+        check_positive_int("n", n)
+    if budget_n is not None:
+        check_positive_int("budget_n", budget_n)
     run_dir = Path(run_dir)
+    if budgets:
+        get_attack(attack)  # fixed budgets need one of the iterative attacks; fail before any work
     model, dataset, config = load_run(run_dir, device, data_dir)
     torch_device = resolve_device(device)
-    test = dataset.test.subset(config.test_subset, config.seed)
-    if n is not None:
-        test = type(test)(test.x[:n], test.y[:n])
-    test = test.to(torch_device)
+    full = dataset.test.subset(config.test_subset, config.seed)
+    if n is not None and n > len(full):
+        raise LipregError(f"n = {n} exceeds the run's {len(full)} test images")
+    test = _first(full, n).to(torch_device)
     started = time.perf_counter()
-    result = run_attack(model, test, attack, steps=steps, batch_size=batch_size)
+    result = run_attack(model, test, attack, steps=steps, batch_size=batch_size, progress=progress)
     seconds = time.perf_counter() - started
-    entry = {**result.summary(), "requested_n": n, "seconds": seconds, "distances": [d if math.isfinite(d) else None for d in result.distances.tolist()],
+    entry = {**result.summary(), "requested_n": n, "images": f"the first {len(test)} of the run's test split", "seconds": seconds,
+             "distances": [d if math.isfinite(d) else None for d in result.distances.tolist()],
+             "clean": {**clean_metrics(model, test), "n": len(test)}, "stability": {**stability_statistics(model, test), "n": len(test)},
              "provenance": provenance(torch_device)}
+    fixed = {}
+    if budgets:
+        chosen = get_attack(attack, steps=steps)
+        images = _first(full, budget_n).to(torch_device)
+        for eps in budgets:
+            fixed[str(float(eps))] = {"error": error_at_budget(model, images, chosen, eps, batch_size), "n": len(images),
+                                      "steps": chosen.steps, "provenance": provenance(torch_device)}
     path = run_dir / EVAL_JSON
-    report = json.loads(path.read_text()) if path.exists() else {"run": config.to_dict(), "attacks": {}}
-    report["attacks"][attack] = entry
-    report["clean"] = clean_metrics(model, test)
-    report["stability"] = stability_statistics(model, test)
-    write_json(path, report)
+    with run_lock(run_dir, name=EVAL_LOCK):
+        report = json.loads(path.read_text()) if path.exists() else {"run": config.to_dict(), "attacks": {}}
+        report.pop("clean", None), report.pop("stability", None)  # written by earlier versions for the last n only
+        report["attacks"][attack] = entry
+        report.setdefault("budgets", {}).setdefault(attack, {}).update(fixed)
+        write_json(path, report)
     return entry

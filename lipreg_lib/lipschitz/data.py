@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 
 import torch
+from tqdm.auto import tqdm
 
 from ..data import to_float
 
@@ -58,7 +59,7 @@ def pair_distance(x: torch.Tensor, i: int, j: int) -> float:
     return (x[i].double() - x[j].double()).norm().item()
 
 
-def data_lipschitz(x: torch.Tensor, y: torch.Tensor, chunk: int = 4096) -> DataLipschitz:
+def data_lipschitz(x: torch.Tensor, y: torch.Tensor, chunk: int = 4096, progress: bool = False) -> DataLipschitz:
     """Exact ``min_{y_i ≠ y_j} ‖x_i − x_j‖₂`` over all pairs of a training split.
 
     Blocks ``i ≤ j`` of the squared-distance matrix come from float32 matrix products on the device.
@@ -83,8 +84,8 @@ def data_lipschitz(x: torch.Tensor, y: torch.Tensor, chunk: int = 4096) -> DataL
 
     duplicates: set[tuple[int, int]] = set()
     minima: list[tuple[float, int, int]] = []
-    for i in range(len(spans)):
-        for j in range(i, len(spans)):
+    pairs = [(i, j) for i in range(len(spans)) for j in range(i, len(spans))]
+    for i, j in tqdm(pairs, desc="pairwise distance blocks", unit="block", disable=not progress, leave=False):
             d2 = block(i, j)
             for a, b in pairs_below(i, j, d2, _TOLERANCE):  # possible duplicates: decide exactly
                 if pair_distance(x, a, b) == 0:

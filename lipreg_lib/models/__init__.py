@@ -8,6 +8,7 @@ from torch import nn
 
 from ..validation import LipregError, check_choice, check_positive_int
 from .allcnn import allcnn
+from .fast import fast_cnn
 from .resnet import BranchBlock, ResNet, resnet34, resnext34
 from .small import mlp, small_cnn
 from .tanh_head import TanhHead
@@ -16,10 +17,11 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "mlp": mlp,
     "small-cnn": small_cnn,
     "allcnn": allcnn,
+    "fast-cnn": fast_cnn,
     "resnet34": resnet34,
     "resnext34": resnext34,
 }
-IMAGE_MODELS = ("small-cnn", "allcnn", "resnet34", "resnext34")
+IMAGE_MODELS = ("small-cnn", "fast-cnn", "allcnn", "resnet34", "resnext34")
 
 
 def build(name: str, num_classes: int, input_shape: tuple[int, ...], tanh_head: bool = False, **options) -> nn.Module:

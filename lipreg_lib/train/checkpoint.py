@@ -26,6 +26,7 @@ def atomic_write(path: Path, write: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(handle, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the mode open() would
         with os.fdopen(handle, "wb") as stream:
             write(stream)
             stream.flush()
@@ -36,6 +37,12 @@ def atomic_write(path: Path, write: Any) -> None:
         raise
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_json(path: Path, payload: dict) -> None:
     atomic_write(path, lambda stream: stream.write((json.dumps(payload, indent=1, default=str) + "\n").encode()))
 
@@ -44,8 +51,9 @@ def save_checkpoint(path: Path, state: dict) -> None:
     atomic_write(path, lambda stream: torch.save({"format": FORMAT, **state}, stream))
 
 
-def load_checkpoint(path: Path, expected_config: dict | None = None, ignore: tuple[str, ...] = ()) -> dict:
-    """Load ``path`` safely. With ``expected_config``, every option but those in ``ignore`` must match."""
+def load_checkpoint(path: Path, expected_config: dict | None = None, ignore: tuple[str, ...] = (), defaults: dict | None = None) -> dict:
+    """Load ``path`` safely. With ``expected_config``, every option but those in ``ignore`` must match;
+    options missing from an older checkpoint count as their ``defaults`` (the values they had then)."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {str(path)!r} does not exist")
@@ -56,7 +64,7 @@ def load_checkpoint(path: Path, expected_config: dict | None = None, ignore: tup
     if not isinstance(state, dict) or state.get("format") != FORMAT or "model" not in state:
         raise CheckpointError(f"checkpoint {str(path)!r} is not a lipreg checkpoint of format {FORMAT}")
     if expected_config is not None:
-        saved = state.get("config", {})
+        saved = {**(defaults or {}), **state.get("config", {})}
         differ = {k: (saved.get(k), v) for k, v in expected_config.items() if k not in ignore and saved.get(k) != v}
         if differ:
             detail = ", ".join(f"{k}: checkpoint {a!r} vs requested {b!r}" for k, (a, b) in differ.items())

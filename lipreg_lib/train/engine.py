@@ -13,11 +13,12 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..data import Dataset, batches, load_dataset
+from ..data import AUGMENTATIONS, Dataset, batches, load_dataset
 from ..defences import make_defence
 from ..evaluate.clean import clean_metrics
 from ..models import build, parameter_count, weight_layers
-from ..validation import LipregError
+from ..locks import run_lock
+from ..validation import LipregError, check_writable_folder
 from . import distributed
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint, write_json
 from .config import TrainConfig
@@ -35,6 +36,7 @@ class TrainResult:
     dataset: Dataset
     history: list[dict]
     out_dir: Path | None
+    epochs_run: int = 0  # epochs trained by this call (0 when the run was already finished)
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -90,6 +92,15 @@ def train(
         torch_device = torch.device("cuda", context.rank % torch.cuda.device_count())
         torch.cuda.set_device(torch_device)
     out = Path(out_dir) if out_dir is not None else None
+    if out is None or not context.is_main:
+        return _train(config, out, context, torch_device, data_dir, cache_dir, resume, progress, on_epoch_end, dataset)
+    check_writable_folder(out, "run folder")
+    with run_lock(out, wait=False):
+        return _train(config, out, context, torch_device, data_dir, cache_dir, resume, progress, on_epoch_end, dataset)
+
+
+def _train(config: TrainConfig, out: Path | None, context, torch_device: torch.device, data_dir, cache_dir, resume: bool,
+           progress: bool, on_epoch_end: EpochHook | None, dataset: Dataset | None) -> TrainResult:
     checkpoint_path = out / CHECKPOINT if out else None
     if out and not resume and checkpoint_path.exists():
         raise LipregError(f"{str(out)!r} already holds a run; pass --resume to continue it or choose another --out")
@@ -100,12 +111,17 @@ def train(
     model = build_model(config, dataset).to(torch_device)
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    objective = make_defence(config.defence, config.eps, config.lam, config.h, clip=config.clip, per_example=config.per_example)
-    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+    objective = make_defence(config.defence, config.eps, config.lam, config.h, clip=config.clip, per_example=config.per_example,
+                             label_smoothing=config.label_smoothing)
+    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay,
+                                nesterov=config.nesterov)
+    augmentation = None
+    if config.augment:
+        augmentation = dataset.augmentation if config.augmentation == "dataset" else AUGMENTATIONS[config.augmentation]
 
     start_epoch, history = 0, []
     if resume and checkpoint_path is not None and checkpoint_path.exists():
-        state = load_checkpoint(checkpoint_path, config.to_dict())
+        state = load_checkpoint(checkpoint_path, config.to_dict(), defaults=TrainConfig().to_dict())
         try:
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
@@ -127,6 +143,7 @@ def train(
         "provenance": provenance(torch_device),
     }
 
+    refresh = max(1, min(20, steps_per_epoch // 10))  # the bar's loss and accuracy, about ten times an epoch
     for epoch in range(start_epoch, config.epochs):
         started = time.perf_counter()
         generator = torch.Generator(device=torch_device).manual_seed(config.seed * 1_000_003 + epoch)
@@ -136,10 +153,11 @@ def train(
         seen = 0
         bar = tqdm(total=steps_per_epoch, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not (progress and context.is_main), leave=False)
         stream = batches(train_split, config.batch_size, shuffle=True, generator=generator, drop_last=True,
-                         augmentation=dataset.augmentation if config.augment else None,
+                         augmentation=augmentation,
                          rank=context.rank, world_size=context.world_size)
         for step, (x, y) in enumerate(stream):
-            lr = learning_rate(epoch * steps_per_epoch + step, total_steps, config.lr, config.milestones, config.gamma)
+            lr = learning_rate(epoch * steps_per_epoch + step, total_steps, config.lr, config.milestones, config.gamma,
+                               config.schedule, config.warmup)
             for group in optimizer.param_groups:
                 group["lr"] = lr
             if config.channels_last and x.dim() == 4:
@@ -153,7 +171,7 @@ def train(
             correct += (logits.detach().argmax(1) == y).sum()
             seen += len(y)
             bar.update()
-            if step % 20 == 0 or step == steps_per_epoch - 1:
+            if step % refresh == 0 or step == steps_per_epoch - 1:
                 value = loss.item()
                 if not math.isfinite(value):
                     raise LipregError(f"training diverged: loss {value} at epoch {epoch + 1}, step {step + 1}; lower --lr or --lam")
@@ -176,4 +194,4 @@ def train(
         if on_epoch_end is not None:
             on_epoch_end(epoch + 1, metrics)
     distributed.teardown(context)
-    return TrainResult(model.eval(), dataset, history, out)
+    return TrainResult(model.eval(), dataset, history, out, config.epochs - start_epoch)
