@@ -17,7 +17,8 @@ Each variant trains into ``<runs>/<name>/<variant>/`` (``run.json``, ``checkpoin
 ``eval.json``). A finished run is skipped, an interrupted one resumed, an evaluation already in
 ``eval.json`` reused if it was made on the grid's ``n`` images with its ``steps`` (else redone), so
 running the same command again continues where it stopped. ``evaluate.budgets`` adds the error under
-the attack at each fixed ε on the first ``budget_n`` test images (all by default). A grid may start
+the attack at each fixed ε on the first ``budget_n`` test images (all by default); ``evaluate.masking``
+(``{n, black, steps}``) adds the gradient-masking check of :mod:`lipreg_lib.evaluate.masking`. A grid may start
 from a recipe (``base: {recipe: fast, ...}``). Two sweeps over the same folders never train a run twice:
 each run folder is locked while it trains.
 """
@@ -36,8 +37,8 @@ from pathlib import Path
 import torch
 import yaml
 
-from .attacks import ALL_ATTACKS, ATTACKS
-from .evaluate.report import EVAL_JSON, budget_matches, entry_matches, evaluate_run
+from .attacks import ALL_ATTACKS, ATTACKS, FOOLBOX_ATTACKS
+from .evaluate.report import EVAL_JSON, budget_matches, check_masking_run, entry_matches, evaluate_run, masking_matches
 from .locks import RunLocked, run_lock
 from .train import RUN_JSON, TrainConfig, provenance, resolve_device, train
 from .train.checkpoint import atomic_write, write_json
@@ -45,7 +46,7 @@ from .validation import LipregError, check_choice, check_positive, check_positiv
 
 COLUMNS = ["label", "seed", "dataset", "model", "defence", "tanh_head", "eps", "lam", "epochs", "train_subset", "test_accuracy",
            "error_eps0", "error_eps0.1", "median_distance", "not_found", "max_loss_gradient", "max_loss_gradient_per_example",
-           "max_jacobian_norm", "epoch_seconds", "train_seconds", "eval_n", "budget_error_eps0.1", "budget_n", "run"]
+           "max_jacobian_norm", "epoch_seconds", "train_seconds", "eval_n", "budget_error_eps0.1", "budget_n", "masking", "masking_failure_share", "masking_ratio", "masking_n", "run"]
 
 
 def load_grid(path: Path | str) -> dict:
@@ -90,7 +91,8 @@ def _folder(label: str, seed: int) -> str:
     return re.sub(r"[^A-Za-z0-9.=,+-]+", "_", label) + f"-seed{seed}"
 
 
-EVALUATE_KEYS = {"attack": "pgd-l2", "n": None, "steps": None, "budgets": [], "budget_n": None}
+EVALUATE_KEYS = {"attack": "pgd-l2", "n": None, "steps": None, "budgets": [], "budget_n": None, "masking": None}
+MASKING_KEYS = {"n": 100, "black": "boundary", "steps": 1000}
 
 
 def evaluation_settings(grid: dict) -> dict:
@@ -109,6 +111,15 @@ def evaluation_settings(grid: dict) -> dict:
     if not isinstance(settings["budgets"], list):
         raise LipregError(f"evaluate.budgets must be a list of ε, got {settings['budgets']!r}")
     settings["budgets"] = [check_positive("evaluate.budgets", eps) for eps in settings["budgets"]]
+    if settings["masking"] is not None:
+        if not isinstance(settings["masking"], dict) or set(settings["masking"]) - set(MASKING_KEYS):
+            raise LipregError(f"evaluate.masking must be a mapping with keys among {sorted(MASKING_KEYS)}, got {settings['masking']!r}")
+        settings["masking"] = {**MASKING_KEYS, **settings["masking"]}
+        check_positive_int("evaluate.masking.n", settings["masking"]["n"])
+        check_positive_int("evaluate.masking.steps", settings["masking"]["steps"])
+        check_choice("black-box attack", settings["masking"]["black"], FOOLBOX_ATTACKS)
+        if settings["n"] is not None and settings["n"] < settings["masking"]["n"]:
+            raise LipregError(f"evaluate.masking.n = {settings['masking']['n']} exceeds evaluate.n = {settings['n']}")
     if settings["budgets"] and settings["attack"] not in ATTACKS:
         raise LipregError(f"evaluate.budgets needs an iterative attack ({', '.join(ATTACKS)}), got {settings['attack']!r}")
     return settings
@@ -136,6 +147,10 @@ def run_variant(folder: Path, config: TrainConfig, evaluation: dict, *, data_dir
         print(f"[sweep] evaluating {folder} with {evaluation['attack']}", flush=True)
         evaluate_run(folder, evaluation["attack"], evaluation["n"], data_dir=data_dir, device=device, steps=evaluation["steps"],
                      budgets=tuple(evaluation["budgets"]), budget_n=evaluation["budget_n"], progress=progress)
+    masking = evaluation["masking"]
+    if masking and not masking_matches(_report(folder).get("masking", {}).get(evaluation["attack"]), **masking):
+        print(f"[sweep] checking {folder} for gradient masking ({masking['black']}, {masking['steps']} steps)", flush=True)
+        check_masking_run(folder, evaluation["attack"], data_dir=data_dir, device=device, **masking)
 
 
 def _finished(folder: Path) -> bool:
@@ -203,6 +218,10 @@ def _row(label: str, config: TrainConfig, folder: Path, record: dict, report: di
         "eval_n": entry["n"], "run": str(folder), "distances": entry["distances"],
         "provenance": {"training": record["provenance"], "evaluation": entry["provenance"]},
     }
+    if evaluation["masking"]:
+        check = report["masking"][evaluation["attack"]]
+        row.update({"masking": check["verdict"], "masking_failure_share": check["failure_share"],
+                    "masking_ratio": check["median_black_over_white"], "masking_n": check["n"]})
     for eps in evaluation["budgets"]:
         fixed = budgets[str(eps)]
         row[f"budget_error_eps{eps}"] = fixed["error"]

@@ -4,7 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from lipreg_lib.compare import describe_pair, ranking_pairs, table3_directions, table3_key, table3_rows
+from lipreg_lib.compare import (describe_pair, ranking_pairs, run_errors, seed_variance, table3_directions, table3_key,
+                                table3_rows)
+from lipreg_lib.defences import make_defence
 from lipreg_lib.paper import TABLE3
 from lipreg_lib.sweep import load_grid, variants
 
@@ -21,43 +23,45 @@ def test_the_table3_grid_covers_every_row_of_table3_once():
         assert (config.epochs, config.batch_size, config.eps, config.lam) == (200, 128, 0.01, 0.1)
 
 
-def test_the_reduced_cifar_grid_maps_onto_table3_rows():
-    configs = variants(load_grid(GRIDS / "cifar10-reduced.yaml"))
-    assert all(table3_key(c.model, c.defence, c.tanh_head) in TABLE3 for _, c in configs)
+def test_the_fast_cifar_grid_maps_onto_every_row_of_table3_for_resnet34():
+    configs = variants(load_grid(GRIDS / "cifar10-fast.yaml"))
+    keys = {table3_key(c.model, make_defence(c.defence).name, c.tanh_head) for _, c in configs} - {None}
+    assert keys == {k for k in TABLE3 if k[0] == "ResNet-34"}
 
 
-@pytest.mark.parametrize("model,defence,tanh", [("resnext34", "tulip", True), ("resnet34", "at-fgsm", False),
-                                                ("small-cnn", "baseline", False), ("allcnn", "fd", False)])
+@pytest.mark.parametrize("model,defence,tanh", [("resnext34", "at-l2+lip+gradnorm", True), ("resnet34", "at-fgsm", False),
+                                                ("small-cnn", "baseline", False), ("allcnn", "fd", False), ("fast-cnn", "lip+lip-fd", False)])
 def test_runs_outside_table3_have_no_key(model, defence, tanh):
     assert table3_key(model, defence, tanh) is None
 
 
-def test_table3_rows_put_the_paper_value_beside_ours():
-    runs = [{"model": "resnext34", "defence": "at-l2+lip", "tanh_head": True, "seed": 0, "median_distance": 0.5,
-             "error_eps0": 4.0, "error_eps0.1": 12.0},
-            {"model": "resnext34", "defence": "tulip", "tanh_head": True, "seed": 0, "median_distance": 0.7,
-             "error_eps0": 4.0, "error_eps0.1": 11.0}]
+def _run(defence, errors, seed=0, n=10000, tanh=False, model="resnet34"):
+    return {"model": model, "defence": defence, "tanh_head": tanh, "seed": seed, "median_distance": 0.1 + errors[1] / 1000,
+            "test_accuracy": 1 - errors[0] / 100, "budget_error_eps0.1": errors[1], "budget_n": n, "eval_n": 2000}
+
+
+def test_table3_rows_put_the_paper_value_beside_the_mean_over_seeds():
+    runs = [_run("at-l2+lip", (4.0, 12.0), tanh=True, model="resnext34"), _run("at-l2+lip-fd", (6.0, 14.0), 1, tanh=True, model="resnext34")]
     (row,) = table3_rows(runs)
-    assert (row["variant"], row["AT"], row["ours: median"], row["paper: median"], row["paper: % err ε=0.1"]) == \
-        ("tanh + Lipschitz", True, 0.5, 0.56, 12.12)
-    assert row["ours: rise in % err"] == 8.0 and row["paper: rise in % err"] == pytest.approx(12.12 - 4.08)
+    assert (row["variant"], row["AT"], row["seeds"], row["paper: median"], row["paper: % err ε=0.1"]) == ("tanh + Lipschitz", True, 2, 0.56, 12.12)
+    assert row["ours: % err ε=0"] == pytest.approx(5.0) and row["ours: % err ε=0.1"] == pytest.approx(13.0)
+    assert run_errors({"error_eps0": 3.0, "error_eps0.1": 9.0, "eval_n": 300}) == (3.0, 9.0, 300)  # no budget column: the subset
 
 
-def test_table3_directions_compare_rises_against_the_paper_and_the_noise():
-    def run(defence, errors, n=400):
-        return {"model": "resnet34", "defence": defence, "tanh_head": False, "seed": 0, "eval_n": n,
-                "error_eps0": errors[0], "error_eps0.1": errors[1]}
-
-    runs = [run("baseline", (50.0, 70.0)), run("lip", (50.0, 55.0)),   # rise 20 → 5: lower, like the paper
-            run("at-l2", (50.0, 69.0)),                                 # AT: 20 → 19, within noise
-            run("at-l2+lip", (40.0, 70.0)),                             # rise 30 vs 5 (no AT) and vs 19 (AT)
-            run("lip", (0.0, 99.0))]                                    # a second seed: ignored
+def test_table3_directions_judge_the_difference_against_seed_and_test_noise():
+    runs = [_run("baseline", (15, 40)), _run("baseline", (15, 42), 1),   # seeds 40, 42: pooled variance from here
+            _run("lip-fd", (15, 30)),                                     # 41 → 30: lower, like the paper
+            _run("at-l2", (16, 40.5)),                                    # AT: 41 → 40.5, within noise
+            _run("at-l2+lip-fd", (17, 45))]                               # 45 vs 30 (no AT) and vs 40.5 (AT): higher
     rows = {(r["row"], r["against"]): r for r in table3_directions(runs)}
     assert set(rows) == {("Lipschitz penalty", "Lipschitz penalty vs baseline"), ("baseline + AT", "AT vs none"),
                          ("Lipschitz penalty + AT", "Lipschitz penalty vs baseline"), ("Lipschitz penalty + AT", "AT vs none")}
     first = rows[("Lipschitz penalty", "Lipschitz penalty vs baseline")]
-    assert first["paper Δ rise"] == pytest.approx((27.08 - 5.43) - (56.00 - 6.00), abs=0.01) and first["ours Δ rise"] == -15.0
-    assert first["2 s.e."] == pytest.approx(200 * ((0.2 * 0.8 + 0.05 * 0.95) / 400) ** 0.5, abs=0.01)
+    assert first["paper Δ % err ε=0.1"] == pytest.approx(27.08 - 56.00, abs=0.01) and first["ours Δ % err ε=0.1"] == -11.0
+    training = seed_variance([[0.40, 0.42]])
+    assert training == pytest.approx(0.0002)
+    expected = 200 * (training * (1 + 1 / 2) + 0.30 * 0.70 / 10000 + 0.41 * 0.59 / 20000) ** 0.5
+    assert first["2 s.e."] == pytest.approx(expected, abs=0.01) and first["seeds"] == "1/2"
     assert [rows[k]["verdict"] for k in sorted(rows)] == ["agrees", "disagrees", "disagrees", "within noise"]
 
 

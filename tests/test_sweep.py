@@ -60,3 +60,16 @@ def test_bad_option_in_a_grid_is_caught_before_training(tmp_path):
     path.write_text("name: x\nbase: {dataset: digits}\nruns: [{defence: lip, lam: -1}]\n")
     with pytest.raises(LipregError, match="lam must be >= 0, got -1"):
         variants(load_grid(path))
+
+
+def test_a_grid_can_ask_for_the_masking_check_and_its_verdict_lands_in_the_table(tmp_path):
+    path = tmp_path / "g.yaml"
+    path.write_text("name: m\nbase: {dataset: digits, model: small-cnn, epochs: 3}\n"
+                    "evaluate: {attack: pgd-l2, n: 30, steps: 10, masking: {n: 20, steps: 300}}\nruns: [{defence: baseline}]\n")
+    (row,) = run_sweep(path, tmp_path / "runs", tmp_path / "results", progress=False)
+    assert row["masking"] == "none" and row["masking_n"] == 20 and row["masking_ratio"] > 1
+    stored = json.loads((tmp_path / "runs" / "m" / "defence=baseline-seed0" / "eval.json").read_text())["masking"]["pgd-l2"]
+    assert stored["black_steps"] == 300 and stored["white_failed_black_fooled"] == 0
+    path.write_text(path.read_text().replace("masking: {n: 20", "masking: {n: 40"))
+    with pytest.raises(LipregError, match="evaluate.masking.n = 40 exceeds evaluate.n = 30"):
+        run_sweep(path, tmp_path / "runs", tmp_path / "results", progress=False)

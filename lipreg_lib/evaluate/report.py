@@ -13,12 +13,15 @@ import math
 import time
 from pathlib import Path
 
+import torch
+
 from ..attacks import get_attack, run_attack
 from ..locks import run_lock
 from ..train import load_run, provenance, resolve_device, write_json
 from ..validation import LipregError, check_positive_int
 from .budget import error_at_budget
 from .clean import clean_metrics
+from .masking import masking_check
 from .stability import stability_statistics
 
 EVAL_JSON = "eval.json"
@@ -89,3 +92,31 @@ def evaluate_run(run_dir: Path | str, attack: str = "pgd-l2", n: int | None = No
         report.setdefault("budgets", {}).setdefault(attack, {}).update(fixed)
         write_json(path, report)
     return entry
+
+
+def masking_matches(entry: dict | None, n: int, black: str, steps: int) -> bool:
+    """Whether a stored masking check was made on ``n`` images with the ``black`` attack of ``steps`` steps."""
+    return entry is not None and (entry["n"], entry["black"], entry["black_steps"]) == (n, black, steps)
+
+
+def check_masking_run(run_dir: Path | str, attack: str = "pgd-l2", n: int = 100, *, black: str = "boundary", steps: int = 1000,
+                      data_dir: Path | str | None = None, device: str = "auto") -> dict:
+    """:func:`~lipreg_lib.evaluate.masking.masking_check` on the first ``n`` test images of a run, reusing the
+    white-box distances of its ``eval.json`` entry for ``attack`` (which must cover at least ``n`` images);
+    stored in ``eval.json`` under ``masking``/``attack``."""
+    check_positive_int("masking n", n)
+    run_dir = Path(run_dir)
+    path = run_dir / EVAL_JSON
+    entry = json.loads(path.read_text())["attacks"].get(attack) if path.exists() else None
+    if entry is None or entry["n"] < n:
+        raise LipregError(f"the masking check of {str(run_dir)!r} needs a {attack} evaluation of at least {n} images first")
+    model, dataset, config = load_run(run_dir, device, data_dir)
+    test = _first(dataset.test.subset(config.test_subset, config.seed), n).to(resolve_device(device))
+    white = torch.tensor([math.inf if d is None else d for d in entry["distances"][:n]], dtype=torch.float64)
+    result = {**masking_check(model, test, white=attack, black=black, black_steps=steps, white_distances=white),
+              "provenance": provenance(resolve_device(device))}
+    with run_lock(run_dir, name=EVAL_LOCK):
+        report = json.loads(path.read_text())
+        report.setdefault("masking", {})[attack] = result
+        write_json(path, report)
+    return result
