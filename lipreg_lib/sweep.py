@@ -169,8 +169,12 @@ def _run_variant_in_child(folder: Path, config: TrainConfig, evaluation: dict, d
 
 
 def run_sweep(grid_path: Path | str, runs_dir: Path | str = "runs", results_dir: Path | str = "results", *,
-              data_dir: Path | str | None = None, device: str = "auto", progress: bool = True, jobs: int = 1) -> list[dict]:
+              data_dir: Path | str | None = None, device: str = "auto", progress: bool = True, jobs: int = 1,
+              collect: bool = False) -> list[dict]:
     """Train and evaluate every variant of the grid (resumably), then write the results table.
+
+    ``collect`` trains and evaluates nothing: it writes the table of the variants already finished and
+    evaluated as the grid asks, and lists the others under ``missing`` (a partial table says so).
 
     ``jobs > 1`` runs that many variants at once, each in its own process with ``cores / jobs`` threads
     (on a GPU, several small trainings side by side use it better than one). Everything in the grid
@@ -186,7 +190,9 @@ def run_sweep(grid_path: Path | str, runs_dir: Path | str = "runs", results_dir:
         check_writable_folder(folder)
     work = [(root / _folder(label, config.seed), config) for label, config in expanded]
     order = sorted(range(len(work)), key=lambda i: work[i][1].seed != expanded[0][1].seed)  # first seed of every variant first
-    if jobs == 1:
+    if collect:
+        pass
+    elif jobs == 1:
         for folder, config in (work[i] for i in order):
             run_variant(folder, config, evaluation, data_dir=data_dir, device=device, progress=progress)
     else:
@@ -196,10 +202,30 @@ def run_sweep(grid_path: Path | str, runs_dir: Path | str = "runs", results_dir:
             futures = [pool.submit(_run_variant_in_child, *work[i], evaluation, data_dir, device, threads) for i in order]
             for future in futures:
                 future.result()
-    rows = [_row(label, config, folder, json.loads((folder / RUN_JSON).read_text()), _report(folder), evaluation)
-            for (label, config), (folder, _) in zip(expanded, work)]
-    _write_results(grid, evaluation, rows, Path(results_dir), resolve_device(device))
+    rows, missing = [], []
+    for (label, config), (folder, _) in zip(expanded, work):
+        if _complete(folder, evaluation):
+            rows.append(_row(label, config, folder, json.loads((folder / RUN_JSON).read_text()), _report(folder), evaluation))
+        else:
+            missing.append({"label": label, "seed": config.seed})
+    if missing and not collect:
+        raise LipregError(f"{len(missing)} runs of {grid['name']!r} are not finished: {missing}")
+    _write_results(grid, evaluation, rows, Path(results_dir), resolve_device(device), missing)
     return rows
+
+
+def _complete(folder: Path, evaluation: dict) -> bool:
+    """Whether a variant is trained and evaluated as the grid asks."""
+    if not _finished(folder):
+        return False
+    report = _report(folder)
+    attack = evaluation["attack"]
+    test_size = json.loads((folder / RUN_JSON).read_text())["dataset"]["test_size"]
+    budgets = report.get("budgets", {}).get(attack, {})
+    masking = evaluation["masking"]
+    return (entry_matches(report["attacks"].get(attack), evaluation["n"], evaluation["steps"])
+            and all(budget_matches(budgets.get(str(eps)), evaluation["budget_n"], evaluation["steps"], test_size) for eps in evaluation["budgets"])
+            and (not masking or masking_matches(report.get("masking", {}).get(attack), **masking)))
 
 
 def _row(label: str, config: TrainConfig, folder: Path, record: dict, report: dict, evaluation: dict) -> dict:
@@ -229,7 +255,7 @@ def _row(label: str, config: TrainConfig, folder: Path, record: dict, report: di
     return row
 
 
-def _write_results(grid: dict, evaluation: dict, rows: list[dict], results_dir: Path, device) -> None:
+def _write_results(grid: dict, evaluation: dict, rows: list[dict], results_dir: Path, device, missing: list[dict]) -> None:
     """``<name>.csv`` (one row per run) and ``<name>.json`` (the grid, protocol, provenance of the table and of
     each run's training and evaluation, per-image distances)."""
     origin = provenance(device)  # before writing: the commit the results came from
@@ -239,4 +265,5 @@ def _write_results(grid: dict, evaluation: dict, rows: list[dict], results_dir: 
     writer.writerows(rows)
     atomic_write(results_dir / f"{grid['name']}.csv", lambda stream: stream.write(buffer.getvalue().encode()))
     rounded = [{**row, "distances": [None if d is None else round(d, 5) for d in row["distances"]]} for row in rows]
-    write_json(results_dir / f"{grid['name']}.json", {"grid": grid, "evaluation": evaluation, "provenance": origin, "runs": rounded})
+    write_json(results_dir / f"{grid['name']}.json", {"grid": grid, "evaluation": evaluation, "provenance": origin, "runs": rounded,
+                                                       "missing": missing})

@@ -73,3 +73,15 @@ def test_a_grid_can_ask_for_the_masking_check_and_its_verdict_lands_in_the_table
     path.write_text(path.read_text().replace("masking: {n: 20", "masking: {n: 40"))
     with pytest.raises(LipregError, match="evaluate.masking.n = 40 exceeds evaluate.n = 30"):
         run_sweep(path, tmp_path / "runs", tmp_path / "results", progress=False)
+
+
+def test_collect_writes_a_partial_table_that_names_what_is_missing(tmp_path):
+    path = tmp_path / "g.yaml"
+    path.write_text("name: p\nbase: {dataset: digits, model: mlp, epochs: 1}\nevaluate: {attack: fgsm, n: 20}\n"
+                    "runs: [{defence: baseline, label: a}, {defence: at-l2, label: b}]\n")
+    run_sweep(path, tmp_path / "runs", tmp_path / "results", progress=False)
+    (tmp_path / "runs" / "p" / "b-seed0" / "eval.json").unlink()  # b is no longer evaluated
+    rows = run_sweep(path, tmp_path / "runs", tmp_path / "partial", progress=False, collect=True)
+    record = json.loads((tmp_path / "partial" / "p.json").read_text())
+    assert [r["label"] for r in rows] == ["a"] and record["missing"] == [{"label": "b", "seed": 0}]
+    assert not (tmp_path / "runs" / "p" / "b-seed0" / "eval.json").exists()  # collect evaluates nothing

@@ -24,6 +24,7 @@ from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint, write
 from .config import TrainConfig
 from .provenance import provenance
 from .schedule import learning_rate
+from .step import training_step
 
 CHECKPOINT = "checkpoint.pt"
 RUN_JSON = "run.json"
@@ -162,13 +163,9 @@ def _train(config: TrainConfig, out: Path | None, context, torch_device: torch.d
                 group["lr"] = lr
             if config.channels_last and x.dim() == 4:
                 x = x.contiguous(memory_format=torch.channels_last)
-            with autocast:
-                loss, logits = objective(trained, x, y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            loss_sum += loss.detach().float() * len(y)
-            correct += (logits.detach().argmax(1) == y).sum()
+            loss, logits = training_step(objective, trained, optimizer, x, y, autocast)
+            loss_sum += loss.float() * len(y)
+            correct += (logits.argmax(1) == y).sum()
             seen += len(y)
             bar.update()
             if step % refresh == 0 or step == steps_per_epoch - 1:
