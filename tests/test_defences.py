@@ -185,10 +185,12 @@ def baseline_gradient(digits):
 
 
 @pytest.mark.parametrize("spec,eps,lam,epochs", [("at-fgsm", 0.5, 0, 3), ("at-l2", 0.5, 0, 3), ("lip", 0, 10.0, 3), ("gradnorm", 0, 0.03, 3),
-                                                 ("fd", 0, 1.0, 4), ("lip-fd", 0, 10.0, 3), ("tulip", 0.5, 1.0, 3), ("tulip-fd", 0.5, 1.0, 3)])
+                                                 ("fd", 0, 1.0, 4), ("lip-fd", 0, 5.0, 3), ("tulip", 0.5, 1.0, 3), ("tulip-fd", 0.5, 1.0, 3)])
 def test_every_defence_lowers_the_largest_loss_gradient_on_test_data(spec, eps, lam, epochs, digits, baseline_gradient):
     """Thm 2.3 and §3: adversarial training and the penalties all shrink max_i ‖∇_x ℓ(x_i)‖₂ (3 epochs on digits;
-    the squared finite-difference penalty needs a fourth to pass 80 % accuracy)."""
+    the squared finite-difference penalty needs a fourth to pass 80 % accuracy). lip-fd runs at λ = 5: on
+    this ReLU network its finite difference also sees the kinks the double backward ignores, and at λ = 10,
+    where lip trains well, lip-fd stops learning (51 % accuracy)."""
     result = train(TrainConfig(epochs=epochs, defence=spec, eps=eps, lam=lam), dataset=digits, progress=False)
     assert result.history[-1]["test_accuracy"] > 0.8
     assert _max_test_gradient_norm(result.model, digits) < 0.75 * baseline_gradient

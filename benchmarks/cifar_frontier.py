@@ -1,0 +1,73 @@
+"""Clean test error against training minutes for the fast CIFAR-10 recipe: the trade-off of width and
+epochs on this machine. Each point is one whole ``python -m lipreg_lib train --recipe fast`` process
+(data loading and the per-epoch test passes included), timed from start to exit.
+
+    python benchmarks/cifar_frontier.py --data-dir ../shared/data --points 32:4 32:8 32:12
+    python benchmarks/cifar_frontier.py --data-dir ../shared/data --points 64:10 --device cuda --out frontier_cuda.json
+
+Run it on a quiet machine: the minutes are wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from lipreg_lib.train import provenance, resolve_device, write_json
+
+
+def point(text: str) -> tuple[int, int]:
+    """``WIDTH:EPOCHS`` → ``(width, epochs)``, both integers ≥ 1."""
+    try:
+        width, epochs = (int(v) for v in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a point is WIDTH:EPOCHS, e.g. 32:8, got {text!r}") from None
+    if width < 1 or epochs < 1:
+        raise argparse.ArgumentTypeError(f"width and epochs must be >= 1, got {text!r}")
+    return width, epochs
+
+
+def train_point(width: int, epochs: int, data_dir: str, device: str, seed: int) -> dict:
+    with tempfile.TemporaryDirectory() as folder:
+        command = [sys.executable, "-m", "lipreg_lib", "train", "--recipe", "fast", "--dataset", "cifar10", "--data-dir", data_dir,
+                   "--width", str(width), "--epochs", str(epochs), "--seed", str(seed), "--device", device, "--quiet",
+                   "--out", str(Path(folder) / "run")]
+        started = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        minutes = (time.perf_counter() - started) / 60
+        record = json.loads((Path(folder) / "run" / "run.json").read_text())
+    last = record["epochs"][-1]
+    return {"width": width, "epochs": epochs, "seed": seed, "minutes": minutes, "test_error": 100 * (1 - last["test_accuracy"]),
+            "parameters": record["model"]["parameters"], "epoch_seconds": [e["seconds"] for e in record["epochs"]],
+            "config": record["config"], "training_provenance": record["provenance"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--points", nargs="+", type=point, default=[(32, 4), (32, 8), (32, 12)], help="WIDTH:EPOCHS pairs")
+    parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=Path("data/results/cifar10_frontier.json"))
+    args = parser.parse_args()
+    rows = []
+    for width, epochs in args.points:
+        rows.append(train_point(width, epochs, args.data_dir, args.device, args.seed))
+        print(f"  width {width:3d}, {epochs:2d} epochs: {rows[-1]['test_error']:.2f} % test error in {rows[-1]['minutes']:.1f} min",
+              file=sys.stderr, flush=True)
+    print("| width | epochs | parameters | minutes | % test error |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['width']} | {r['epochs']} | {r['parameters']:,} | {r['minutes']:.1f} | {r['test_error']:.2f} |")
+    write_json(args.out, {"settings": {"points": args.points, "device": args.device, "seed": args.seed, "recipe": "fast"},
+                          "provenance": provenance(resolve_device(args.device)), "rows": rows})
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
