@@ -18,7 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from lipreg_lib.train import provenance, resolve_device, write_json
+from lipreg_lib.evaluate.clean import clean_metrics
+from lipreg_lib.train import load_run, provenance, resolve_device, write_json
 
 
 def point(text: str) -> tuple[int, int]:
@@ -41,8 +42,11 @@ def train_point(width: int, epochs: int, data_dir: str, device: str, seed: int) 
         subprocess.run(command, check=True, capture_output=True)
         minutes = (time.perf_counter() - started) / 60
         record = json.loads((Path(folder) / "run" / "run.json").read_text())
+        model, dataset, _ = load_run(Path(folder) / "run", device, data_dir)
+        tta = clean_metrics(model, dataset.test.to(resolve_device(device)), flip_tta=True)["accuracy"]
     last = record["epochs"][-1]
     return {"width": width, "epochs": epochs, "seed": seed, "minutes": minutes, "test_error": 100 * (1 - last["test_accuracy"]),
+            "test_error_flip_tta": 100 * (1 - tta),
             "parameters": record["model"]["parameters"], "epoch_seconds": [e["seconds"] for e in record["epochs"]],
             "config": record["config"], "training_provenance": record["provenance"]}
 
@@ -54,17 +58,19 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("data/results/cifar10_frontier.json"))
+    parser.add_argument("--append", action="store_true", help="add the points to the rows already in --out")
     args = parser.parse_args()
-    rows = []
+    rows = json.loads(args.out.read_text())["rows"] if args.append and args.out.exists() else []
     for width, epochs in args.points:
         rows.append(train_point(width, epochs, args.data_dir, args.device, args.seed))
         print(f"  width {width:3d}, {epochs:2d} epochs: {rows[-1]['test_error']:.2f} % test error in {rows[-1]['minutes']:.1f} min",
               file=sys.stderr, flush=True)
-    print("| width | epochs | parameters | minutes | % test error |")
-    print("|---|---|---|---|---|")
-    for r in rows:
-        print(f"| {r['width']} | {r['epochs']} | {r['parameters']:,} | {r['minutes']:.1f} | {r['test_error']:.2f} |")
-    write_json(args.out, {"settings": {"points": args.points, "device": args.device, "seed": args.seed, "recipe": "fast"},
+    print("| width | epochs | parameters | minutes | % test error | with flip TTA |")
+    print("|---|---|---|---|---|---|")
+    for r in sorted(rows, key=lambda r: r["minutes"]):
+        print(f"| {r['width']} | {r['epochs']} | {r['parameters']:,} | {r['minutes']:.1f} | {r['test_error']:.2f} | {r.get('test_error_flip_tta', float('nan')):.2f} |")
+    write_json(args.out, {"settings": {"points": [[r["width"], r["epochs"]] for r in rows], "device": args.device, "seed": args.seed,
+                                       "recipe": "fast"},
                           "provenance": provenance(resolve_device(args.device)), "rows": rows})
     print(f"wrote {args.out}")
 

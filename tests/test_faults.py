@@ -242,3 +242,24 @@ def test_a_full_disk_leaves_the_previous_checkpoint_and_run_json_intact(tmp_path
     monkeypatch.setattr(torch, "save", real_save)
     assert main(["train", *TINY, "--epochs", "3", "--out", str(out), "--resume"]) == 0  # and the run goes on
     assert load_checkpoint(out / "checkpoint.pt")["epoch"] == 3
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "data-lipschitz", "sweep"])
+def test_every_option_has_help_and_shows_its_default_once(command):
+    from lipreg_lib.cli import parser
+
+    sub = parser()._subparsers._group_actions[0].choices[command]
+    for action in sub._actions:
+        if action.dest in ("help",):
+            continue
+        assert action.help, f"{command} {action.option_strings} has no help"
+        if action.required or action.dest == "augment" or isinstance(action.const, bool) and action.default in (None, False):
+            continue
+        assert action.help.count("default") == 1, f"{command} {action.option_strings}: {action.help!r}"
+
+
+def test_evaluate_shows_progress_unless_quiet(finished_run):
+    loud = run("evaluate", "--run", str(finished_run), "--attack", "pgd-l2", "--n", "30")
+    quiet = run("evaluate", "--run", str(finished_run), "--attack", "pgd-l2", "--n", "30", "--quiet")
+    assert loud.returncode == quiet.returncode == 0
+    assert "pgd-l2 minimal distances" in loud.stderr and quiet.stderr == ""

