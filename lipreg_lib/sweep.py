@@ -158,6 +158,19 @@ def _finished(folder: Path) -> bool:
     return record.exists() and json.loads(record.read_text()).get("status") == "finished"
 
 
+def check_folder_holds(folder: Path, config: TrainConfig) -> None:
+    """A run folder already written must hold this very configuration (options missing from an older
+    record count as their defaults); otherwise its results would be reused for another run."""
+    record = folder / RUN_JSON
+    if not record.exists():
+        return
+    saved = {**TrainConfig().to_dict(), **json.loads(record.read_text())["config"]}
+    differ = {k: (saved.get(k), v) for k, v in config.to_dict().items() if saved.get(k) != v}
+    if differ:
+        detail = ", ".join(f"{k}: folder {a!r} vs grid {b!r}" for k, (a, b) in differ.items())
+        raise LipregError(f"run folder {str(folder)!r} holds a different run ({detail}); move it away or change the grid's runs dir")
+
+
 def _report(folder: Path) -> dict:
     path = folder / EVAL_JSON
     return json.loads(path.read_text()) if path.exists() else {"attacks": {}}
@@ -189,6 +202,8 @@ def run_sweep(grid_path: Path | str, runs_dir: Path | str = "runs", results_dir:
     for folder in (root, Path(results_dir)):
         check_writable_folder(folder)
     work = [(root / _folder(label, config.seed), config) for label, config in expanded]
+    for folder, config in work:
+        check_folder_holds(folder, config)
     order = sorted(range(len(work)), key=lambda i: work[i][1].seed != expanded[0][1].seed)  # first seed of every variant first
     if collect:
         pass

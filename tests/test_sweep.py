@@ -85,3 +85,15 @@ def test_collect_writes_a_partial_table_that_names_what_is_missing(tmp_path):
     record = json.loads((tmp_path / "partial" / "p.json").read_text())
     assert [r["label"] for r in rows] == ["a"] and record["missing"] == [{"label": "b", "seed": 0}]
     assert not (tmp_path / "runs" / "p" / "b-seed0" / "eval.json").exists()  # collect evaluates nothing
+
+
+def test_a_changed_grid_never_reuses_runs_made_with_other_options(tmp_path):
+    path = tmp_path / "g.yaml"
+    path.write_text("name: c\nbase: {dataset: digits, model: mlp, epochs: 1, lam: 1.0}\nevaluate: {attack: fgsm, n: 20}\n"
+                    "runs: [{defence: baseline, label: a}]\n")
+    run_sweep(path, tmp_path / "runs", tmp_path / "results", progress=False)
+    before = (tmp_path / "results" / "c.json").read_bytes()
+    path.write_text(path.read_text().replace("lam: 1.0", "lam: 0.2"))
+    with pytest.raises(LipregError, match=r"holds a different run \(lam: folder 1.0 vs grid 0.2\)"):
+        run_sweep(path, tmp_path / "runs", tmp_path / "results", progress=False)
+    assert (tmp_path / "results" / "c.json").read_bytes() == before
