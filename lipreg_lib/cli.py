@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .validation import LipregError
+from .validation import LipregError, check_positive
 
 
 def _info(args: argparse.Namespace) -> int:
@@ -39,7 +39,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from .evaluate.report import EVAL_JSON, evaluate_run
 
     entry = evaluate_run(args.run, args.attack, args.n, data_dir=args.data_dir, device=args.device, steps=args.steps,
-                         progress=not args.quiet)
+                         budgets=tuple(args.budgets), budget_n=args.budget_n, progress=not args.quiet)
     print(json.dumps({k: entry[k] for k in ("attack", "n", "error_eps0", "error_eps0.1", "median_distance", "not_found", "seconds")}
                      | {"written": str(args.run / EVAL_JSON)}))
     return 0
@@ -152,6 +152,10 @@ def parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--attack", default="pgd-l2", choices=ALL_ATTACKS, help="the attack (default: pgd-l2)")
     evaluate.add_argument("--n", type=_positive_int("--n"), default=None, help="attack only the first N test images (default: all)")
     evaluate.add_argument("--steps", type=_positive_int("--steps"), default=None, help="attack iterations (default: the attack's own, 20 for pgd-l2)")
+    evaluate.add_argument("--budgets", type=_positive_float("--budgets"), nargs="*", default=[],
+                          help="also the error under the attack at each fixed ε, e.g. --budgets 0.1 (default: none; iterative attacks)")
+    evaluate.add_argument("--budget-n", type=_positive_int("--budget-n"), default=None,
+                          help="images for --budgets: the first N of the test split (default: all)")
     _common(evaluate)
 
     lipschitz = commands.add_parser("data-lipschitz", help="the Lipschitz constant of a training set (PAPER.md eq. 13)")
@@ -178,6 +182,18 @@ def _common(command: argparse.ArgumentParser) -> None:
                          help="folder with the real datasets (mnist/, cifar10/…) (default: $LIPREG_DATA_DIR, then the download cache)")
     command.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto, the GPU if there is one)")
     command.add_argument("--quiet", action="store_true", help="no progress bars (default: bars with an ETA on stderr)")
+
+
+def _positive_float(flag: str):
+    """An argparse type: a finite number > 0, else exit status 2 naming the flag and the value."""
+
+    def parse(text: str) -> float:
+        try:
+            return check_positive(flag, float(text))
+        except (ValueError, LipregError):
+            raise argparse.ArgumentTypeError(f"{flag} must be a number > 0, got {text!r}") from None
+
+    return parse
 
 
 def _positive_int(flag: str):

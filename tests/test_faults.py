@@ -62,6 +62,8 @@ def finished_run(tmp_path_factory) -> Path:
     (["--steps", "0"], ["--steps must be an integer >= 1, got 0"]),
     (["--n", "100000"], ["n = 100000 exceeds the run's 360 test images"]),
     (["--attack", "cw"], ["invalid choice: 'cw'"]),
+    (["--budgets", "-0.1"], ["--budgets must be a number > 0, got '-0.1'"]),
+    (["--attack", "deepfool", "--budgets", "0.1"], ["fixed budgets need one of the iterative attacks", "'deepfool'"]),
 ])
 def test_bad_evaluate_arguments_change_nothing(finished_run, argv, fragments):
     before = digest(finished_run)

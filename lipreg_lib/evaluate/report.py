@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from ..attacks import get_attack, run_attack
+from ..attacks import ATTACKS, get_attack, run_attack
 from ..locks import run_lock
 from ..train import load_run, provenance, resolve_device, write_json
 from ..validation import LipregError, check_positive_int
@@ -62,8 +62,8 @@ def evaluate_run(run_dir: Path | str, attack: str = "pgd-l2", n: int | None = No
     if budget_n is not None:
         check_positive_int("budget_n", budget_n)
     run_dir = Path(run_dir)
-    if budgets:
-        get_attack(attack)  # fixed budgets need one of the iterative attacks; fail before any work
+    if budgets and attack not in ATTACKS:
+        raise LipregError(f"fixed budgets need one of the iterative attacks ({', '.join(ATTACKS)}), got {attack!r}")
     model, dataset, config = load_run(run_dir, device, data_dir)
     torch_device = resolve_device(device)
     full = dataset.test.subset(config.test_subset, config.seed)
@@ -82,7 +82,7 @@ def evaluate_run(run_dir: Path | str, attack: str = "pgd-l2", n: int | None = No
         chosen = get_attack(attack, steps=steps)
         images = _first(full, budget_n).to(torch_device)
         for eps in budgets:
-            fixed[str(float(eps))] = {"error": error_at_budget(model, images, chosen, eps, batch_size), "n": len(images),
+            fixed[str(float(eps))] = {"error": error_at_budget(model, images, chosen, eps, batch_size, progress), "n": len(images),
                                       "steps": chosen.steps, "provenance": provenance(torch_device)}
     path = run_dir / EVAL_JSON
     with run_lock(run_dir, name=EVAL_LOCK):
