@@ -76,15 +76,3 @@ class Dataset:
     @property
     def input_shape(self) -> tuple[int, ...]:
         return tuple(self.train.x.shape[1:])
-
-    @property
-    def in_channels(self) -> int:
-        return self.input_shape[0] if len(self.input_shape) == 3 else 1
-
-    @property
-    def image_size(self) -> int:
-        return self.input_shape[-1]
-
-    @property
-    def is_image(self) -> bool:
-        return len(self.input_shape) == 3

@@ -22,6 +22,7 @@ from torch import nn
 
 from ..data import Split
 from ..evaluate.stability import jacobian_row_norms
+from ..models.modes import eval_mode
 from ..models.resnet import BranchBlock, ResNet
 from ..models.tanh_head import TanhHead
 from ..validation import LipregError
@@ -104,8 +105,8 @@ def product_bound(model: nn.Module, input_shape: tuple[int, ...]) -> float:
             return 1.0, (int(torch.tensor(shape).prod()),) if isinstance(module, nn.Flatten) else shape
         return operator_norm(module, shape)
 
-    model.eval()
-    return bound(model, tuple(input_shape))[0]
+    with eval_mode(model):
+        return bound(model, tuple(input_shape))[0]
 
 
 def linearised(model: nn.Module, absolute: bool = False) -> nn.Module:
