@@ -8,6 +8,7 @@ from torch import nn
 
 from lipreg_lib.attacks import run_attack
 from lipreg_lib.data import Split
+from lipreg_lib.defences import unit_directions
 from lipreg_lib.evaluate.stability import (certified_radius, jacobian_row_norms, loss_gradient_norms, margins,
                                            max_loss_gradient)
 from lipreg_lib.lipschitz import (absolute_bound, data_lipschitz, empirical_lower_bound, lemma33_estimate,
@@ -121,10 +122,13 @@ def test_cosine_between_gradient_and_sign_lies_in_its_range():
     """cos θ = ‖g‖₁ / (√n ‖g‖₂) ∈ [1/√n, 1], with equality for a one-hot and a constant-magnitude g."""
     n = 50
     g = torch.randn(200, n)
-    cos = torch.nn.functional.cosine_similarity(g, g.sign(), dim=1)
-    assert torch.allclose(cos, g.norm(p=1, dim=1) / (n ** 0.5 * g.norm(dim=1)))
-    assert torch.all((cos >= 1 / n ** 0.5 - 1e-6) & (cos <= 1 + 1e-6))
-    nearly_one_hot = torch.full((n,), 1e-6)  # no zero entries, so ‖sign g‖₂ = √n
-    nearly_one_hot[3] = 2.0
-    cos_min = torch.nn.functional.cosine_similarity(nearly_one_hot, nearly_one_hot.sign(), dim=0).item()
-    assert cos_min == pytest.approx(1 / n ** 0.5, rel=1e-4)
+    # the cosine between the library's two unit directions: the gradient attack's g/‖g‖₂ and FGSM's sign(g)/√n
+    def cos(v):
+        return (unit_directions(v, "l2") * unit_directions(v, "linf-unit-l2")).sum(1)
+
+    assert torch.allclose(cos(g), g.norm(p=1, dim=1) / (n ** 0.5 * g.norm(dim=1)))
+    assert torch.all((cos(g) >= 1 / n ** 0.5 - 1e-6) & (cos(g) <= 1 + 1e-6))
+    nearly_one_hot = torch.full((1, n), 1e-6)  # no zero entries, so ‖sign g‖₂ = √n
+    nearly_one_hot[0, 3] = 2.0
+    assert cos(nearly_one_hot).item() == pytest.approx(1 / n ** 0.5, rel=1e-4)
+    assert cos(torch.ones(1, n)).item() == pytest.approx(1.0)
