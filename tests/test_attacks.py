@@ -134,3 +134,16 @@ def test_attack_arguments_are_checked():
         get_attack("pgd-l2")(model, torch.rand(2, 4), torch.zeros(2, dtype=torch.long), torch.tensor([-1.0, 1.0]))
     with pytest.raises(LipregError, match="NaN or infinite"):
         minimal_distance(model, Split(torch.tensor([[float("nan"), 0, 0, 0]]), torch.zeros(1, dtype=torch.long)), get_attack("fgsm"))
+
+
+@pytest.mark.parametrize("name", ["pgd-l2", "deepfool", "ddn"])
+def test_attacks_run_in_eval_mode_and_restore_the_mode(name, trained, digits):
+    """Batch norm in train mode would use each attack batch's own statistics (and update the running
+    ones): the attacked function must be the deployed, eval-mode model, and the caller's mode comes back."""
+    model = trained.train()
+    buffers = {k: v.clone() for k, v in model.state_dict().items()}
+    images = Split(digits.test.x[:20], digits.test.y[:20])
+    run_attack(model, images, name)
+    assert model.training
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in buffers.items())
+    model.eval()
