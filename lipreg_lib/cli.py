@@ -158,7 +158,7 @@ def parser() -> argparse.ArgumentParser:
                           help="images for --budgets: the first N of the test split (default: all)")
     _common(evaluate)
 
-    lipschitz = commands.add_parser("data-lipschitz", help="the Lipschitz constant of a training set (PAPER.md eq. 13)")
+    lipschitz = commands.add_parser("data-lipschitz", help="the Lipschitz constant of a training set (arXiv 1810.00953, eq. 13)")
     lipschitz.set_defaults(handler=_data_lipschitz)
     lipschitz.add_argument("--dataset", default="digits", help="the training set to measure (default: digits)")
     lipschitz.add_argument("--save", type=Path, default=None, help="also write the result with provenance to this JSON file (default: none)")

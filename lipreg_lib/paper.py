@@ -1,4 +1,4 @@
-"""The values Finlay, Oberman & Abbasi (2018) report (PAPER.md §7), shown beside ours, never used as ours.
+"""The values Finlay, Oberman & Abbasi (2018) report (arXiv 1810.00953, Tables 1 and 3), shown beside ours, never used as ours.
 
 ``TABLE1[(data, defence)] = (median distance, % error at ε = 0.1, max ‖∇ℓ‖, max ‖∇f‖_{2,∞})`` for
 ResNeXt-34 under PGD-L2 (``None`` where the paper gives no value).

@@ -98,7 +98,7 @@ def test_failed_attacks_count_as_infinite_not_zero(trained, digits):
 
 
 def test_stronger_attacks_give_smaller_distances(trained, digits):
-    """PAPER.md §4: iterative L2 ascent beats the single gradient step, which beats FGSM, on the median."""
+    """arXiv 1810.00953, §4: iterative L2 ascent beats the single gradient step, which beats FGSM, on the median."""
     test = Split(digits.test.x[:200], digits.test.y[:200])
     medians = {name: median_distance(run_attack(trained, test, name).distances) for name in ("fgsm", "gradient", "pgd-l2")}
     assert medians["pgd-l2"] < medians["gradient"] < medians["fgsm"]

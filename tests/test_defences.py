@@ -1,4 +1,4 @@
-"""Numerical checks of the defences (PAPER.md §2, §3, §6): each assertion can fail."""
+"""Numerical checks of the defences (arXiv 1810.00953, §2–3; Finlay & Oberman 2019, arXiv 1905.11468): each assertion can fail."""
 
 import math
 
@@ -45,7 +45,7 @@ def test_adversarial_loss_is_loss_plus_eps_dual_norm_to_second_order(smooth, nor
 
 
 def test_dual_norm_is_the_maximum_of_the_linearisation(smooth):
-    """⟨g, v*⟩ = ‖g‖_* and no random unit vector does better (PAPER.md §1)."""
+    """⟨g, v*⟩ = ‖g‖_* and no random unit vector does better (arXiv 1810.00953, §1)."""
     model, x, y = smooth
     g, _ = loss_gradient(model, x, y)
     for norm, p, dual in (("linf", math.inf, 1), ("l2", 2, 2)):

@@ -1,4 +1,4 @@
-"""Attacks in the Euclidean norm (PAPER.md §1, §4), all returning per-image minimal distances.
+"""Attacks in the Euclidean norm (arXiv 1810.00953, §1, §4), all returning per-image minimal distances.
 
 ``fgsm``, ``gradient``, ``ifgsm``, ``pgd-l2``: one iterative engine with two step rules, made
 minimal by bisection over ε; ``deepfool``, ``boundary``: foolbox; ``ddn``: a minimal-norm attack.

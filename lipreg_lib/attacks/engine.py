@@ -1,4 +1,4 @@
-"""One batched iterative attack in the 2-norm, with pluggable step rules (PAPER.md §1, §4).
+"""One batched iterative attack in the 2-norm, with pluggable step rules (arXiv 1810.00953, §1, §4).
 
 Every attack here is ``δ_{t+1} = Π_ε(δ_t + α ε · step(∇_δ ℓ(x + δ_t)))``, with ``Π_ε`` the projection
 onto the Euclidean ball of radius ε intersected with the box ``[0,1]^n``. The step rules:

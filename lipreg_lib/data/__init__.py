@@ -1,4 +1,4 @@
-"""Datasets as whole tensors on the device, with batched augmentation (PAPER.md §5)."""
+"""Datasets as whole tensors on the device, with batched augmentation (arXiv 1810.00953, App. A)."""
 
 from .augment import augment
 from .loader import batches

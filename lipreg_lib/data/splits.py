@@ -11,7 +11,7 @@ from ..validation import LipregError
 
 @dataclass(frozen=True)
 class Augmentation:
-    """The training augmentation of PAPER.md §5: horizontal flip, pad-and-crop, cutout (pixels)."""
+    """The training augmentation of arXiv 1810.00953, App. A: horizontal flip, pad-and-crop, cutout (pixels)."""
 
     flip: bool = False
     crop_padding: int = 0

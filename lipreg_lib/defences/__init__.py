@@ -1,4 +1,4 @@
-"""Training objectives of PAPER.md §2, §3, §6, composable from a spec such as ``at-l2+lip``.
+"""Training objectives of arXiv 1810.00953, §2–3; Finlay & Oberman 2019, arXiv 1905.11468, composable from a spec such as ``at-l2+lip``.
 
 Components: ``baseline``; ``at-fgsm`` / ``at-l2`` (adversarial training, at most one); ``lip``
 (Lipschitz penalty of the loss), ``lip-fd`` (the same in finite-difference form, no double

@@ -27,7 +27,7 @@ def flat_norms(v: torch.Tensor) -> torch.Tensor:
 
 
 def unit_directions(g: torch.Tensor, norm: str) -> torch.Tensor:
-    """The first-order worst perturbation of unit size, ``v* = argmax_{‖v‖≤1} ⟨g, v⟩`` (PAPER.md §1).
+    """The first-order worst perturbation of unit size, ``v* = argmax_{‖v‖≤1} ⟨g, v⟩`` (arXiv 1810.00953, §1).
 
     - ``"l2"``: ``v* = g / ‖g‖₂`` (the gradient attack direction);
     - ``"linf"``: ``v* = sign(g)`` (FGSM);

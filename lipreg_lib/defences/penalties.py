@@ -17,7 +17,7 @@ from .gradients import flat_norms, unit_directions
 
 @dataclass(frozen=True)
 class LipschitzPenalty:
-    """Lipschitz regularisation of the loss (PAPER.md eq. 12): ``λ · max_i ‖∇_{x_i} L‖₂``.
+    """Lipschitz regularisation of the loss (arXiv 1810.00953, eq. 12): ``λ · max_i ‖∇_{x_i} L‖₂``.
 
     ``per_example=False`` (the authors' convention, default): ``L = (1/B) Σ_j ℓ_j`` is the batch *mean*
     loss, so each gradient carries a factor ``1/B``: penalty ``λ · max_i ‖g_i‖₂ / B``.
@@ -88,7 +88,7 @@ class GradientNormPenalty:
 
 @dataclass(frozen=True)
 class FiniteDifferencePenalty:
-    """Finite-difference gradient regularisation (Finlay & Oberman 2019, PAPER.md §6).
+    """Finite-difference gradient regularisation (Finlay & Oberman 2019, Finlay & Oberman 2019, arXiv 1905.11468).
 
     With ``v_i = g_i/‖g_i‖₂`` held fixed (no second-order graph), the directional derivative
     ``d_i ≈ ‖g_i‖₂`` is ``(ℓ(x_i + h v_i) − ℓ(x_i)) / h`` (``"forward"``) or

@@ -1,4 +1,4 @@
-"""Adversarial training perturbations (PAPER.md §2, §5): the model trains on ``x + δ`` only."""
+"""Adversarial training perturbations (arXiv 1810.00953, §2 and App. A): the model trains on ``x + δ`` only."""
 
 from __future__ import annotations
 

@@ -1,1 +1,1 @@
-"""Evaluation: clean metrics, error curves, stability statistics (PAPER.md §4)."""
+"""Evaluation: clean metrics, error curves, stability statistics (arXiv 1810.00953, §4)."""

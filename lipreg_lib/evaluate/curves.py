@@ -1,4 +1,4 @@
-"""Error curves and their summaries (PAPER.md Def. 4.1), computed from per-image distances only."""
+"""Error curves and their summaries (arXiv 1810.00953, Def. 4.1), computed from per-image distances only."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Stability statistics on test data (PAPER.md §3, §4): loss gradients, Jacobian norms, certified radii."""
+"""Stability statistics on test data (arXiv 1810.00953, §3, §4): loss gradients, Jacobian norms, certified radii."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def margins(model: nn.Module, split: Split, batch_size: int = 1000, softmax: boo
 
 
 def certified_radius(margin: torch.Tensor, lipschitz: float) -> torch.Tensor:
-    """Weng et al. / PAPER.md eq. 2: no perturbation smaller than ``margin / (2 L)`` changes the label,
+    """Weng et al. / arXiv 1810.00953, eq. 2: no perturbation smaller than ``margin / (2 L)`` changes the label,
     when ``L`` bounds the Lipschitz constant of every logit; 0 for misclassified examples."""
     return (margin / (2 * lipschitz)).clamp(min=0)
 

@@ -1,4 +1,4 @@
-"""Lipschitz constants of the data and of networks (PAPER.md §3)."""
+"""Lipschitz constants of the data and of networks (arXiv 1810.00953, §3)."""
 
 from .bounds import absolute_bound, empirical_lower_bound, lemma33_estimate, linearised, operator_norm, product_bound
 from .data import DataLipschitz, data_lipschitz, nearest_other_label

@@ -1,4 +1,4 @@
-"""Upper and lower estimates of a network's Lipschitz constant (PAPER.md §3, §3.5).
+"""Upper and lower estimates of a network's Lipschitz constant (arXiv 1810.00953, §3, §3.5).
 
 - :func:`product_bound`: ``∏_i ‖W_i‖₂`` with each operator norm from power iteration on the layer
   operator itself (``conv2d`` and its adjoint ``conv_transpose2d`` on the layer's input shape), so

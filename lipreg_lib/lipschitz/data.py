@@ -1,4 +1,4 @@
-"""The Lipschitz constant of the data (PAPER.md eq. 13) and nearest-other-label distances."""
+"""The Lipschitz constant of the data (arXiv 1810.00953, eq. 13) and nearest-other-label distances."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def _squared_distances(a: torch.Tensor, b: torch.Tensor, na: torch.Tensor, nb: t
 def nearest_other_label(queries: torch.Tensor, query_labels: torch.Tensor, reference: torch.Tensor, reference_labels: torch.Tensor,
                         chunk: int = 2048) -> tuple[torch.Tensor, torch.Tensor]:
     """For each query, ``min_j ‖q_i − r_j‖₂`` over references with a different label, and that ``j``
-    (the data stability distance of PAPER.md §4). Chunked products; each winner recomputed in float64."""
+    (the data stability distance of arXiv 1810.00953, §4). Chunked products; each winner recomputed in float64."""
     q = to_float(queries).flatten(1)
     r = to_float(reference).flatten(1)
     nq, nr = (q * q).sum(1), (r * r).sum(1)

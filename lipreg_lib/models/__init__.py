@@ -27,7 +27,7 @@ IMAGE_MODELS = ("small-cnn", "fast-cnn", "allcnn", "resnet34", "resnext34")
 def build(name: str, num_classes: int, input_shape: tuple[int, ...], tanh_head: bool = False, **options) -> nn.Module:
     """Build model ``name`` for inputs of ``input_shape`` ((C, H, W) images, (D,) features).
 
-    With ``tanh_head`` the logits pass through :class:`TanhHead` (PAPER.md §5), available on every model.
+    With ``tanh_head`` the logits pass through :class:`TanhHead` (arXiv 1810.00953, App. A), available on every model.
     """
     check_choice("model", name, MODELS)
     check_positive_int("num_classes", num_classes)

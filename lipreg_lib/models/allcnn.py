@@ -1,4 +1,4 @@
-"""AllCNN-C (Springenberg et al. 2015) as trained in PAPER.md §5."""
+"""AllCNN-C (Springenberg et al. 2015) as trained in arXiv 1810.00953, App. A."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""CIFAR-style ResNet-34 and ResNeXt-34 of PAPER.md §5.
+"""CIFAR-style ResNet-34 and ResNeXt-34 of arXiv 1810.00953, App. A.
 
 Both have 3 stages of 5 blocks of two 3×3 convolutions. Counting the first convolution, the 30 block
 convolutions, the two 1×1 projection shortcuts at the stage changes and the final linear layer gives

@@ -1,4 +1,4 @@
-"""The pre-softmax "sigmoid" layer of PAPER.md §5 (App. A.1)."""
+"""The pre-softmax "sigmoid" layer of arXiv 1810.00953, §4.3 and App. A.1."""
 
 from __future__ import annotations
 
