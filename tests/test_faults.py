@@ -214,12 +214,17 @@ def test_kill_9_during_training_keeps_the_last_checkpoint_and_resume_matches(tmp
     assert all(torch.equal(whole[k], cut[k]) for k in whole)
 
 
-def test_kill_9_during_evaluation_leaves_eval_json_as_it_was(finished_run):
+def test_kill_9_during_evaluation_leaves_eval_json_as_it_was(finished_run, tmp_path):
     before = digest(finished_run)
-    victim = _spawn("evaluate", "--run", str(finished_run), "--attack", "pgd-l2", "--steps", "200", "--quiet")
-    time.sleep(1.5)
-    victim.send_signal(signal.SIGKILL)
-    victim.wait()
+    log = tmp_path / "stderr.txt"
+    with log.open("w") as stderr:  # the progress bar on stderr says when the attack is under way
+        victim = subprocess.Popen([*CLI, "evaluate", "--run", str(finished_run), "--attack", "pgd-l2", "--steps", "2000"],
+                                  stdout=subprocess.DEVNULL, stderr=stderr, text=True)
+        while "pgd-l2 minimal distances" not in log.read_text():
+            assert victim.poll() is None, log.read_text()
+            time.sleep(0.05)
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
     assert digest(finished_run) == before
     assert not [p for p in finished_run.iterdir() if p.name.endswith(".tmp")]
 

@@ -97,3 +97,16 @@ def test_a_changed_grid_never_reuses_runs_made_with_other_options(tmp_path):
     with pytest.raises(LipregError, match=r"holds a different run \(lam: folder 1.0 vs grid 0.2\)"):
         run_sweep(path, tmp_path / "runs", tmp_path / "results", progress=False)
     assert (tmp_path / "results" / "c.json").read_bytes() == before
+
+
+def test_jobs_run_variants_in_parallel_processes_with_the_same_results(tmp_path):
+    path = tmp_path / "g.yaml"
+    path.write_text("name: j\nbase: {dataset: digits, model: mlp, epochs: 2}\nevaluate: {attack: fgsm, n: 30}\n"
+                    "runs: [{defence: baseline, label: a}, {defence: at-l2, eps: 0.3, label: b}, {defence: lip-fd, lam: 1.0, label: c}]\n")
+    serial = run_sweep(path, tmp_path / "serial", tmp_path / "r1", progress=False)
+    parallel = run_sweep(path, tmp_path / "parallel", tmp_path / "r2", progress=False, jobs=2)
+    assert [r["label"] for r in parallel] == ["a", "b", "c"]
+    for one, other in zip(serial, parallel):  # one thread each instead of two: the same runs up to float rounding
+        assert other["test_accuracy"] == pytest.approx(one["test_accuracy"], abs=0.02)
+    with pytest.raises(LipregError, match="jobs must be an integer >= 1, got 0"):
+        run_sweep(path, tmp_path / "x", tmp_path / "r3", progress=False, jobs=0)
