@@ -36,7 +36,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from .evaluate.report import EVAL_JSON, evaluate_run
+    from .reports import EVAL_JSON, evaluate_run
 
     entry = evaluate_run(args.run, args.attack, args.n, data_dir=args.data_dir, device=args.device, steps=args.steps,
                          budgets=tuple(args.budgets), budget_n=args.budget_n, progress=not args.quiet)

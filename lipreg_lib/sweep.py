@@ -38,7 +38,7 @@ import torch
 import yaml
 
 from .attacks import ALL_ATTACKS, ATTACKS, FOOLBOX_ATTACKS
-from .evaluate.report import EVAL_JSON, budget_matches, check_masking_run, entry_matches, evaluate_run, masking_matches
+from .reports import EVAL_JSON, budget_matches, check_masking_run, entry_matches, evaluate_run, masking_matches
 from .locks import RunLocked, run_lock
 from .train import RUN_JSON, TrainConfig, provenance, resolve_device, train
 from .train.checkpoint import atomic_write, write_json

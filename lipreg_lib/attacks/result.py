@@ -24,8 +24,3 @@ class AttackResult:
     @property
     def found(self) -> torch.Tensor:
         return torch.isfinite(self.distances)
-
-    def summary(self) -> dict:
-        from ..evaluate.curves import summary
-
-        return {"attack": self.attack, **summary(self.distances), "settings": self.settings}

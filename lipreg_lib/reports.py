@@ -1,4 +1,4 @@
-"""``eval.json`` beside a run: per attack, per-image distances, their summary, and the clean metrics
+"""Run-level evaluation, above training and the metrics: ``eval.json`` beside a run: per attack, per-image distances, their summary, and the clean metrics
 and stability statistics of the same images; errors at fixed budgets on their own image counts.
 
 Every stored number says what it was computed on (``n`` images: the first ``n`` of the run's test
@@ -15,14 +15,15 @@ from pathlib import Path
 
 import torch
 
-from ..attacks import ATTACKS, get_attack, run_attack
-from ..locks import run_lock
-from ..train import load_run, provenance, resolve_device, write_json
-from ..validation import LipregError, check_positive_int
-from .budget import error_at_budget
-from .clean import clean_metrics
-from .masking import masking_check
-from .stability import stability_statistics
+from .attacks import ATTACKS, get_attack, run_attack
+from .evaluate.budget import error_at_budget
+from .evaluate.clean import clean_metrics
+from .evaluate.curves import summary
+from .evaluate.masking import masking_check
+from .evaluate.stability import stability_statistics
+from .locks import run_lock
+from .train import load_run, provenance, resolve_device, write_json
+from .validation import LipregError, check_positive_int
 
 EVAL_JSON = "eval.json"
 EVAL_LOCK = ".eval.lock"
@@ -73,7 +74,7 @@ def evaluate_run(run_dir: Path | str, attack: str = "pgd-l2", n: int | None = No
     started = time.perf_counter()
     result = run_attack(model, test, attack, steps=steps, batch_size=batch_size, progress=progress)
     seconds = time.perf_counter() - started
-    entry = {**result.summary(), "requested_n": n, "images": f"the first {len(test)} of the run's test split", "seconds": seconds,
+    entry = {"attack": result.attack, **summary(result.distances), "settings": result.settings, "requested_n": n, "images": f"the first {len(test)} of the run's test split", "seconds": seconds,
              "distances": [d if math.isfinite(d) else None for d in result.distances.tolist()],
              "clean": {**clean_metrics(model, test), "n": len(test)}, "stability": {**stability_statistics(model, test), "n": len(test)},
              "provenance": provenance(torch_device)}
