@@ -137,18 +137,13 @@ def run_variant(folder: Path, config: TrainConfig, evaluation: dict, *, data_dir
             print(f"[sweep] {folder} is being trained by another process; waiting for it", flush=True)
             with run_lock(folder):
                 pass
-    report = _report(folder)
-    entry = report["attacks"].get(evaluation["attack"])
-    budgets = report.get("budgets", {}).get(evaluation["attack"], {})
-    test_size = json.loads((folder / RUN_JSON).read_text())["dataset"]["test_size"]
-    missing = [eps for eps in evaluation["budgets"]
-               if not budget_matches(budgets.get(str(eps)), evaluation["budget_n"], evaluation["steps"], test_size)]
-    if not entry_matches(entry, evaluation["n"], evaluation["steps"]) or missing:
+    attacked, checked = _evaluated(folder, evaluation)
+    if not attacked:
         print(f"[sweep] evaluating {folder} with {evaluation['attack']}", flush=True)
         evaluate_run(folder, evaluation["attack"], evaluation["n"], data_dir=data_dir, device=device, steps=evaluation["steps"],
                      budgets=tuple(evaluation["budgets"]), budget_n=evaluation["budget_n"], progress=progress)
     masking = evaluation["masking"]
-    if masking and not masking_matches(_report(folder).get("masking", {}).get(evaluation["attack"]), **masking):
+    if not checked:
         print(f"[sweep] checking {folder} for gradient masking ({masking['black']}, {masking['steps']} steps)", flush=True)
         check_masking_run(folder, evaluation["attack"], data_dir=data_dir, device=device, **masking)
 
@@ -229,18 +224,23 @@ def run_sweep(grid_path: Path | str, runs_dir: Path | str = "runs", results_dir:
     return rows
 
 
-def _complete(folder: Path, evaluation: dict) -> bool:
-    """Whether a variant is trained and evaluated as the grid asks."""
-    if not _finished(folder):
-        return False
+def _evaluated(folder: Path, evaluation: dict) -> tuple[bool, bool]:
+    """``(attacked, checked)`` for a trained run: whether its ``eval.json`` holds the attack entry and the
+    fixed-budget errors the grid asks for, and whether it holds the masking check asked for (or none is)."""
     report = _report(folder)
     attack = evaluation["attack"]
     test_size = json.loads((folder / RUN_JSON).read_text())["dataset"]["test_size"]
     budgets = report.get("budgets", {}).get(attack, {})
     masking = evaluation["masking"]
-    return (entry_matches(report["attacks"].get(attack), evaluation["n"], evaluation["steps"])
-            and all(budget_matches(budgets.get(str(eps)), evaluation["budget_n"], evaluation["steps"], test_size) for eps in evaluation["budgets"])
-            and (not masking or masking_matches(report.get("masking", {}).get(attack), **masking)))
+    attacked = (entry_matches(report["attacks"].get(attack), evaluation["n"], evaluation["steps"])
+                and all(budget_matches(budgets.get(str(eps)), evaluation["budget_n"], evaluation["steps"], test_size)
+                        for eps in evaluation["budgets"]))
+    return attacked, not masking or masking_matches(report.get("masking", {}).get(attack), **masking)
+
+
+def _complete(folder: Path, evaluation: dict) -> bool:
+    """Whether a variant is trained and evaluated as the grid asks."""
+    return _finished(folder) and all(_evaluated(folder, evaluation))
 
 
 def _row(label: str, config: TrainConfig, folder: Path, record: dict, report: dict, evaluation: dict) -> dict:
