@@ -1,12 +1,18 @@
 """Cost of each defence relative to baseline: time per training step and peak memory, one run.
 
-Every variant trains the same model on the same random batch; each is measured in its own
-subprocess (so the CPU peak resident memory belongs to that variant alone), as the median over
-``--repeats`` steps after ``--warmup`` steps. Ratios are against the baseline of the same run.
+Every variant trains the same model on the same random batch, as the median over ``--repeats``
+steps after ``--warmup`` steps; ratios are against the baseline of the same run and precision. On the
+CPU each variant runs in its own subprocess (so the peak resident memory belongs to that variant
+alone); on CUDA all run in one process, the peak memory reset between variants, with
+``cudnn.benchmark`` on as in training (``--no-cudnn-benchmark`` to see its effect).
 
     python benchmarks/defence_cost.py --models small-cnn resnext34 --batch 32 --device cpu
     python benchmarks/defence_cost.py --models fast-cnn --batch 256 --device cpu --out data/results/defence_cost_cpu_fast.json
-    python benchmarks/defence_cost.py --models resnext34 --batch 128 --device cuda --bf16
+    python benchmarks/defence_cost.py --models resnet34 resnext34 --batch 128 --device cuda --precision fp32 bf16 \
+        --out data/results/defence_cost_cuda.json
+
+``--precision bf16`` is bf16 autocast with the channels-last memory format (the pair that pays on
+tensor cores); ``--channels-last`` adds the format to fp32 too.
 """
 
 from __future__ import annotations
@@ -25,23 +31,22 @@ import torch
 from lipreg_lib.defences import make_defence
 from lipreg_lib.models import build
 from lipreg_lib.train import provenance, resolve_device, write_json
-from lipreg_lib.train.step import training_step
+from lipreg_lib.train.step import cudnn_autotuning, training_step
 
-VARIANTS = {  # name: (defence spec, tanh head)
-    "baseline": ("baseline", False),
-    "tanh head": ("baseline", True),
-    "AT-FGSM": ("at-fgsm", False),
-    "AT-L2": ("at-l2", False),
-    "Lipschitz penalty": ("lip", False),
-    "Lipschitz penalty, finite diff. (lip-fd)": ("lip-fd", False),
-    "gradient norm": ("gradnorm", False),
-    "finite difference (fd)": ("fd", False),
-    "tulip": ("tulip", False),
-    "tulip, finite diff. (tulip-fd)": ("tulip-fd", False),
-    "tanh + tulip": ("tulip", True),
+VARIANTS = {  # id: (label, defence spec, tanh head)
+    "baseline": ("baseline", "baseline", False),
+    "tanh": ("tanh head", "baseline", True),
+    "at-fgsm": ("AT-FGSM", "at-fgsm", False),
+    "at-l2": ("AT-L2", "at-l2", False),
+    "lip": ("Lipschitz penalty", "lip", False),
+    "lip-fd": ("Lipschitz penalty, finite diff. (lip-fd)", "lip-fd", False),
+    "gradnorm": ("gradient norm", "gradnorm", False),
+    "fd": ("finite difference (fd)", "fd", False),
+    "tulip": ("tulip", "tulip", False),
+    "tulip-fd": ("tulip, finite diff. (tulip-fd)", "tulip-fd", False),
+    "tanh+tulip": ("tanh + tulip", "tulip", True),
 }
-TARGETS = {"Lipschitz penalty": 2.5, "Lipschitz penalty, finite diff. (lip-fd)": 2.5, "tulip": 3.0, "tulip, finite diff. (tulip-fd)": 3.0,
-           "finite difference (fd)": 2.0, "tanh head": 1.05}  # issue 12's targets, for both forms of each defence
+TARGETS = {"lip": 2.5, "lip-fd": 2.5, "tulip": 3.0, "tulip-fd": 3.0, "fd": 2.0, "tanh": 1.05}  # issue 12's targets, for both forms of each defence
 INPUTS = {"small-cnn": (1, 28, 28), "mlp": (1, 28, 28)}
 CHANNELS_LAST = {"fast-cnn"}  # as its recipe trains it
 
@@ -51,9 +56,10 @@ def _resident_mib() -> float:
         return int(handle.read().split()[1]) * resource.getpagesize() / 2**20
 
 
-def measure(model_name: str, variant: str, batch: int, device: str, bf16: bool, warmup: int, repeats: int) -> dict:
+def measure(model_name: str, variant: str, batch: int, device: str, bf16: bool, channels_last: bool, warmup: int,
+            repeats: int) -> dict:
     """Seconds per step (median) and peak memory (MiB) of one variant."""
-    spec, tanh = VARIANTS[variant]
+    _, spec, tanh = VARIANTS[variant]
     torch_device = resolve_device(device)
     shape = INPUTS.get(model_name, (3, 32, 32))
     torch.manual_seed(0)
@@ -62,7 +68,7 @@ def measure(model_name: str, variant: str, batch: int, device: str, bf16: bool, 
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     x = torch.rand(batch, *shape, device=torch_device)
     y = torch.randint(0, 10, (batch,), device=torch_device)
-    if model_name in CHANNELS_LAST:
+    if channels_last or model_name in CHANNELS_LAST:
         model, x = model.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
     autocast = torch.autocast(torch_device.type, dtype=torch.bfloat16, enabled=bf16)
 
@@ -94,39 +100,60 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=["small-cnn", "resnext34"])
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--bf16", action="store_true")
+    parser.add_argument("--precision", nargs="+", choices=["fp32", "bf16"], default=["fp32"],
+                        help="bf16: autocast to bfloat16 and channels-last; each measured against its own baseline")
+    parser.add_argument("--channels-last", action="store_true", help="channels-last memory format for every model")
+    parser.add_argument("--cudnn-benchmark", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS), metavar="VARIANT",
+                        help=f"ids among {', '.join(VARIANTS)}; baseline is always measured")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--out", type=Path, default=Path("data/results/defence_cost_cpu.json"))
     parser.add_argument("--one", nargs=2, metavar=("MODEL", "VARIANT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    with cudnn_autotuning(resolve_device(args.device), args.cudnn_benchmark):
+        run(args)
+
+
+def run(args: argparse.Namespace) -> None:
+    """Measure every model × precision × variant of ``args``; print the table and write the JSON."""
     if args.one:
-        print(json.dumps(measure(*args.one, args.batch, args.device, args.bf16, args.warmup, args.repeats)))
+        precision = args.precision[0]
+        print(json.dumps(measure(*args.one, args.batch, args.device, precision == "bf16", args.channels_last or precision == "bf16",
+                                 args.warmup, args.repeats)))
         return
 
     rows = []
-    for model_name in args.models:
-        for variant in VARIANTS:
-            command = [sys.executable, __file__, "--one", model_name, variant, "--batch", str(args.batch), "--device", args.device,
-                       "--warmup", str(args.warmup), "--repeats", str(args.repeats)] + (["--bf16"] if args.bf16 else [])
-            result = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
-            rows.append({"model": model_name, "variant": variant, **result})
-            print(f"  measured {model_name:10s} {variant:18s} {result['seconds'] * 1000:9.1f} ms", file=sys.stderr)
+    variants = ["baseline"] + [v for v in args.variants if v != "baseline"]
+    for precision in args.precision:
+        bf16 = precision == "bf16"
+        for model_name in args.models:
+            for variant in variants:
+                if resolve_device(args.device).type == "cuda":
+                    result = measure(model_name, variant, args.batch, args.device, bf16, args.channels_last or bf16, args.warmup,
+                                     args.repeats)
+                else:
+                    command = [sys.executable, __file__, "--one", model_name, variant, "--batch", str(args.batch), "--device",
+                               args.device, "--warmup", str(args.warmup), "--repeats", str(args.repeats), "--precision", precision]
+                    command += ["--channels-last"] * args.channels_last
+                    result = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
+                rows.append({"model": model_name, "precision": precision, "id": variant, "variant": VARIANTS[variant][0], **result})
+                print(f"  measured {model_name:10s} {precision} {variant:10s} {result['seconds'] * 1000:9.1f} ms", file=sys.stderr)
     for row in rows:
-        base = next(r for r in rows if r["model"] == row["model"] and r["variant"] == "baseline")
+        base = next(r for r in rows if r["model"] == row["model"] and r["precision"] == row["precision"] and r["id"] == "baseline")
         row["time_ratio"] = row["seconds"] / base["seconds"]
         row["memory_ratio"] = row["peak_mib"] / base["peak_mib"]
-        row["target"] = TARGETS.get(row["variant"])
+        row["target"] = TARGETS.get(row["id"])
         row["meets_target"] = None if row["target"] is None else row["time_ratio"] <= row["target"]
 
     memory = "peak GPU MiB" if args.device.startswith("cuda") else "step RSS MiB"
-    print(f"| model | variant | ms/step | × baseline | target | {memory} | × baseline |")
-    print("|---|---|---|---|---|---|---|")
+    print(f"| model | precision | variant | ms/step | × baseline | target | {memory} | × baseline |")
+    print("|---|---|---|---|---|---|---|---|")
     for row in rows:
         target = "" if row["target"] is None else f"≤ {row['target']}" + (" ✓" if row["meets_target"] else " ✗")
-        print(f"| {row['model']} | {row['variant']} | {row['seconds'] * 1000:.1f} | {row['time_ratio']:.2f} | {target} | "
+        print(f"| {row['model']} | {row['precision']} | {row['variant']} | {row['seconds'] * 1000:.1f} | {row['time_ratio']:.2f} | {target} | "
               f"{row['peak_mib']:.0f} | {row['memory_ratio']:.2f} |")
-    settings = {k: getattr(args, k) for k in ("models", "batch", "device", "bf16", "warmup", "repeats")}
+    settings = {k: getattr(args, k) for k in ("models", "precision", "batch", "device", "channels_last", "cudnn_benchmark", "warmup", "repeats")}
     write_json(args.out, {"settings": settings, "provenance": provenance(resolve_device(args.device)), "rows": rows})
     print(f"wrote {args.out}")
 

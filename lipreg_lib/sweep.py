@@ -37,7 +37,7 @@ from pathlib import Path
 import torch
 import yaml
 
-from .attacks import ALL_ATTACKS, ATTACKS, FOOLBOX_ATTACKS
+from .attacks import ALL_ATTACKS, ATTACKS, BLACK_BOX_ATTACKS
 from .reports import EVAL_JSON, budget_matches, check_masking_run, entry_matches, evaluate_run, masking_matches
 from .locks import RunLocked, run_lock
 from .train import RUN_JSON, TrainConfig, provenance, resolve_device, train
@@ -117,7 +117,7 @@ def evaluation_settings(grid: dict) -> dict:
         settings["masking"] = {**MASKING_KEYS, **settings["masking"]}
         check_positive_int("evaluate.masking.n", settings["masking"]["n"])
         check_positive_int("evaluate.masking.steps", settings["masking"]["steps"])
-        check_choice("black-box attack", settings["masking"]["black"], FOOLBOX_ATTACKS)
+        check_choice("black-box attack", settings["masking"]["black"], BLACK_BOX_ATTACKS)
         if settings["n"] is not None and settings["n"] < settings["masking"]["n"]:
             raise LipregError(f"evaluate.masking.n = {settings['masking']['n']} exceeds evaluate.n = {settings['n']}")
     if settings["budgets"] and settings["attack"] not in ATTACKS:

@@ -4,9 +4,10 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from lipreg_lib.attacks import (IterativeAttack, ddn, foolbox_minimal, foolbox_pgd_grid, get_attack, minimal_distance,
+from lipreg_lib.attacks import (IterativeAttack, attack_loss, ddn, foolbox_minimal, foolbox_pgd_grid, get_attack, minimal_distance,
                                 project, run_attack)
 from lipreg_lib.data import Split
 from lipreg_lib.defences.gradients import flat_norms
@@ -71,9 +72,9 @@ def trained(digits):
     return train(TrainConfig(epochs=3), dataset=digits, progress=False).model.eval()
 
 
-@pytest.mark.parametrize("name", ["fgsm", "gradient", "ifgsm", "pgd-l2", "ddn", "deepfool"])
+@pytest.mark.parametrize("name", ["fgsm", "gradient", "ifgsm", "pgd-l2", "ddn", "deepfool", "foolbox-ddn"])
 def test_every_result_is_a_real_adversarial_example_within_its_distance(name, trained, digits):
-    if name == "deepfool":
+    if name in ("deepfool", "foolbox-ddn"):
         pytest.importorskip("foolbox")
     test = Split(digits.test.x[:120], digits.test.y[:120])
     result = run_attack(trained, test, name)
@@ -113,6 +114,50 @@ def test_our_pgd_is_no_weaker_than_foolbox_pgd(trained, digits):
     assert median_distance(ours.distances) <= 1.02 * median_distance(theirs.distances)
 
 
+@pytest.mark.parametrize("k", [3, 8])
+def test_k_ary_search_brackets_the_same_distances_as_bisection(k, linear_problem):
+    """``budgets_per_round = K`` tries K budgets a round instead of one: on the linear model both reach
+    the closed-form distance to the same tolerance, so only the number of rounds changes."""
+    model, split, exact = linear_problem
+    result = minimal_distance(model, split, get_attack("pgd-l2"), rtol=0.005, budgets_per_round=k)
+    assert torch.all(result.distances >= exact * (1 - 1e-5))
+    assert torch.all(result.distances <= exact * 1.01)
+    with torch.no_grad():
+        assert torch.all(model(result.adversarial).argmax(1) != split.y)
+
+
+def test_k_ary_search_on_a_trained_net_agrees_with_bisection(trained, digits):
+    test = Split(digits.test.x[:100], digits.test.y[:100])
+    attack = get_attack("pgd-l2")
+    one, eight = (minimal_distance(trained, test, attack, budgets_per_round=k).distances for k in (1, 8))
+    assert torch.equal(torch.isfinite(one), torch.isfinite(eight)) and torch.equal(one == 0, eight == 0)
+    assert abs(median_distance(eight) / median_distance(one) - 1) < 0.01
+    with pytest.raises(LipregError, match="budgets_per_round must be an integer >= 1, got 0"):
+        minimal_distance(trained, test, attack, budgets_per_round=0)
+
+
+def test_margin_loss_and_cosine_schedule():
+    logits = torch.tensor([[2.0, 5.0, -1.0], [0.5, 0.0, 3.0]])
+    y = torch.tensor([1, 0])
+    assert attack_loss(logits, y, "margin").item() == pytest.approx((2.0 - 5.0) + (3.0 - 0.5))
+    assert attack_loss(logits, y, "ce").item() == pytest.approx(F.cross_entropy(logits, y, reduction="sum").item())
+    attack = get_attack("pgd-l2", steps=10, step_size=0.5, schedule="cosine", loss="margin")
+    assert attack.relative_step(0) == pytest.approx(0.5) and attack.relative_step(10) == pytest.approx(0.005)
+    assert all(attack.relative_step(t) > attack.relative_step(t + 1) for t in range(10))
+    assert get_attack("pgd-l2").relative_step(7) == 0.125
+    with pytest.raises(LipregError, match="unknown attack loss 'hinge'"):
+        get_attack("pgd-l2", loss="hinge")
+    with pytest.raises(LipregError, match="unknown step-size schedule 'linear'"):
+        get_attack("pgd-l2", schedule="linear")
+
+
+def test_margin_pgd_finds_the_closed_form_distance_of_a_linear_model(linear_problem):
+    model, split, exact = linear_problem
+    result = minimal_distance(model, split, get_attack("pgd-l2", loss="margin"), rtol=0.005)
+    assert torch.all(result.distances >= exact * (1 - 1e-5))
+    assert torch.all(result.distances <= exact * 1.01)
+
+
 def test_projection_respects_ball_and_box():
     x = torch.rand(5, 10)
     delta = torch.randn(5, 10) * 3
@@ -132,6 +177,13 @@ def test_attack_arguments_are_checked():
     model = nn.Linear(4, 2)
     with pytest.raises(LipregError, match="attack budgets must be finite and >= 0"):
         get_attack("pgd-l2")(model, torch.rand(2, 4), torch.zeros(2, dtype=torch.long), torch.tensor([-1.0, 1.0]))
+    images = Split(torch.rand(2, 4), torch.zeros(2, dtype=torch.long))
+    with pytest.raises(LipregError, match="attack 'ddn' takes no option 'rtol' \\(it takes gamma, initial_norm, alpha\\)"):
+        run_attack(model, images, "ddn", rtol=0.1)
+    with pytest.raises(LipregError, match="attack 'deepfool' takes no option 'budgets_per_round', 'loss'"):
+        run_attack(model, images, "deepfool", loss="margin", budgets_per_round=2)
+    with pytest.raises(LipregError, match="attack 'pgd-l2' takes no option 'gamma'"):
+        run_attack(model, images, "pgd-l2", gamma=0.1)
     with pytest.raises(LipregError, match="NaN or infinite"):
         minimal_distance(model, Split(torch.tensor([[float("nan"), 0, 0, 0]]), torch.zeros(1, dtype=torch.long)), get_attack("fgsm"))
 

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from lipreg_lib.sweep import load_grid, run_sweep, variants
+from lipreg_lib.sweep import evaluation_settings, load_grid, run_sweep, variants
 from lipreg_lib.validation import LipregError
 
 GRID = """
@@ -47,12 +47,15 @@ def test_sweep_writes_table_and_resumes_without_retraining(tmp_path):
 
 
 @pytest.mark.parametrize("text,message", [("name: x\n", "needs a 'name' and 'runs'"), ("name: x\nruns: []\nextra: 1\n", "unknown keys"),
-                                          ("name: [x\n", "not valid YAML")])
+                                          ("name: [x\n", "not valid YAML"),
+                                          ("name: x\nevaluate: {masking: {black: foolbox-ddn}}\nruns: [{}]\n",
+                                           "unknown black-box attack 'foolbox-ddn'"),
+                                          ("name: x\nevaluate: {attack: cw}\nruns: [{}]\n", "unknown attack 'cw'")])
 def test_bad_grid_files_are_named(tmp_path, text, message):
     path = tmp_path / "bad.yaml"
     path.write_text(text)
     with pytest.raises(LipregError, match=message):
-        load_grid(path)
+        evaluation_settings(load_grid(path))
 
 
 def test_bad_option_in_a_grid_is_caught_before_training(tmp_path):

@@ -141,3 +141,22 @@ def test_divergence_is_reported_not_silently_trained_through(digits):
 def test_mnist_small_cnn_reaches_98_percent_in_one_epoch(data_dir, tmp_path):
     result = train(TrainConfig(dataset="mnist", epochs=1), tmp_path, data_dir=data_dir, progress=False)
     assert result.history[-1]["test_accuracy"] >= 0.98
+
+
+def test_cudnn_autotuning_is_on_for_cuda_training_only_and_restored():
+    """cuDNN autotuning pays for training's fixed shapes and costs attacks 50× (every shrinking batch is
+    re-tuned), so it is switched on inside training on CUDA only and the caller's setting comes back."""
+    from lipreg_lib.train.step import cudnn_autotuning
+    before = torch.backends.cudnn.benchmark
+    try:
+        torch.backends.cudnn.benchmark = False
+        with cudnn_autotuning(torch.device("cuda")):
+            assert torch.backends.cudnn.benchmark
+        assert not torch.backends.cudnn.benchmark
+        with cudnn_autotuning(torch.device("cpu")):
+            assert not torch.backends.cudnn.benchmark
+        with pytest.raises(RuntimeError), cudnn_autotuning(torch.device("cuda")):
+            raise RuntimeError("a failed training")
+        assert not torch.backends.cudnn.benchmark
+    finally:
+        torch.backends.cudnn.benchmark = before

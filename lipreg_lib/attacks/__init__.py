@@ -1,7 +1,7 @@
 """Attacks in the Euclidean norm (arXiv 1810.00953, §1, §4), all returning per-image minimal distances.
 
 ``fgsm``, ``gradient``, ``ifgsm``, ``pgd-l2``: one iterative engine with two step rules, made
-minimal by bisection over ε; ``deepfool``, ``boundary``: foolbox; ``ddn``: a minimal-norm attack.
+minimal by bisection over ε; ``deepfool``, ``boundary``, ``foolbox-ddn``: foolbox; ``ddn``: a minimal-norm attack.
 """
 
 from __future__ import annotations
@@ -9,30 +9,41 @@ from __future__ import annotations
 from torch import nn
 
 from ..data import Split
-from ..validation import check_choice
+from ..validation import LipregError, check_choice
 from .ddn import ddn, ddn_batch
-from .engine import ATTACKS, STEP_RULES, IterativeAttack, get_attack, project, step_direction
-from .foolbox_attacks import FOOLBOX_ATTACKS, foolbox_minimal, foolbox_pgd_grid
+from .engine import ATTACKS, LOSSES, SCHEDULES, STEP_RULES, IterativeAttack, attack_loss, get_attack, project, step_direction
+from .foolbox_attacks import BLACK_BOX_ATTACKS, FOOLBOX_ATTACKS, foolbox_minimal, foolbox_pgd_grid
 from .minimal import minimal_distance, minimal_distance_batch
 from .result import AttackResult
 
 ALL_ATTACKS = (*ATTACKS, *FOOLBOX_ATTACKS, "ddn")
 
 
+ATTACK_OPTIONS = ("step_size", "random_start", "loss", "schedule")  # of IterativeAttack
+SEARCH_OPTIONS = ("initial_eps", "max_eps", "iterations", "rtol", "budgets_per_round", "keep_adversarial")  # of minimal_distance
+DDN_OPTIONS = ("gamma", "initial_norm", "alpha")
+
+
 def run_attack(model: nn.Module, split: Split, name: str, *, steps: int | None = None, batch_size: int = 500, progress: bool = False,
                **options) -> AttackResult:
     """Per-image minimal distances of ``split`` under attack ``name`` (any of :data:`ALL_ATTACKS`);
-    ``progress`` shows a bar over the batches (iterative attacks)."""
+    ``progress`` shows a bar over the batches (iterative attacks). ``options`` go to the attack or its
+    search; one that the attack does not take is refused with its name, never silently dropped."""
     check_choice("attack", name, ALL_ATTACKS)
+    accepted = () if name in FOOLBOX_ATTACKS else DDN_OPTIONS if name == "ddn" else ATTACK_OPTIONS + SEARCH_OPTIONS
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise LipregError(f"attack {name!r} takes no option {', '.join(map(repr, unknown))}"
+                          f" (it takes {', '.join(accepted) if accepted else 'only steps and batch_size'})")
     if name in FOOLBOX_ATTACKS:
         return foolbox_minimal(model, split, name, batch_size=batch_size, steps=steps)
     if name == "ddn":
         return ddn(model, split, batch_size=batch_size, **({"steps": steps} if steps else {}), **options)
-    attack = get_attack(name, steps=steps, step_size=options.pop("step_size", None), random_start=options.pop("random_start", None))
+    attack = get_attack(name, steps=steps, **{key: options.pop(key) for key in ATTACK_OPTIONS if key in options})
     return minimal_distance(model, split, attack, batch_size=batch_size, progress=progress, **options)
 
 
 __all__ = [
-    "ALL_ATTACKS", "ATTACKS", "FOOLBOX_ATTACKS", "STEP_RULES", "AttackResult", "IterativeAttack", "ddn", "ddn_batch",
+    "ALL_ATTACKS", "ATTACKS", "BLACK_BOX_ATTACKS", "FOOLBOX_ATTACKS", "STEP_RULES", "AttackResult", "IterativeAttack", "LOSSES", "SCHEDULES", "attack_loss", "ddn", "ddn_batch",
     "foolbox_minimal", "foolbox_pgd_grid", "get_attack", "minimal_distance", "minimal_distance_batch", "project", "run_attack", "step_direction",
 ]

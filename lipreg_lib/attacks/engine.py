@@ -8,11 +8,15 @@ onto the Euclidean ball of radius ε intersected with the box ``[0,1]^n``. The s
 - ``sign``: ``sign(g)/‖sign(g)‖₂`` (the FGSM direction, scaled to unit Euclidean length): 1 step is
   FGSM, several are I-FGSM.
 
-Budgets ``ε`` are per image, and an image leaves the loop as soon as it is misclassified.
+The ascended loss ``ℓ`` is the cross-entropy (``ce``) or the logit margin
+``max_{j≠y} z_j − z_y`` (``margin``, as Carlini & Wagner's), which keeps its gradient where the
+softmax saturates. Budgets ``ε`` are per image, and an image leaves the loop as soon as it is
+misclassified.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -23,6 +27,17 @@ from ..defences.gradients import flat_norms, per_image, unit_directions
 from ..validation import LipregError, check_choice, check_positive, check_positive_int
 
 STEP_RULES = ("l2", "sign")
+LOSSES = ("ce", "margin")
+SCHEDULES = ("constant", "cosine")
+
+
+def attack_loss(logits: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor:
+    """The summed loss ``Σᵢ ℓ(z_i, y_i)`` an attack ascends: cross-entropy, or ``max_{j≠y} z_j − z_y``."""
+    if loss == "ce":
+        return F.cross_entropy(logits, y, reduction="sum")
+    true = logits.gather(1, y[:, None]).squeeze(1)
+    other = logits.scatter(1, y[:, None], float("-inf")).amax(1)
+    return (other - true).sum()
 
 
 def project(delta: torch.Tensor, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
@@ -41,18 +56,28 @@ def step_direction(g: torch.Tensor, rule: str) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class IterativeAttack:
-    """A fixed-budget attack: ``steps`` steps of relative size ``step_size`` (×ε) with ``rule``."""
+    """A fixed-budget attack: ``steps`` steps of relative size ``step_size`` (×ε) with ``rule`` on ``loss``."""
 
     name: str
     rule: str = "l2"
     steps: int = 20
     step_size: float = 0.125
     random_start: bool = False
+    loss: str = "ce"
+    schedule: str = "constant"
 
     def __post_init__(self) -> None:
         check_choice("step rule", self.rule, STEP_RULES)
+        check_choice("attack loss", self.loss, LOSSES)
+        check_choice("step-size schedule", self.schedule, SCHEDULES)
         check_positive_int("steps", self.steps)
         check_positive("step_size", self.step_size)
+
+    def relative_step(self, step: int) -> float:
+        """Step ``t``'s size relative to ε: ``step_size``, or cosine-annealed from it to ``step_size/100``."""
+        if self.schedule == "constant":
+            return self.step_size
+        return self.step_size * (0.01 + 0.99 * (1 + math.cos(math.pi * step / self.steps)) / 2)
 
     @torch.no_grad()
     def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -76,7 +101,7 @@ class IterativeAttack:
                 fooled = logits.argmax(1) != ya
                 gradient = None
                 if step < self.steps:
-                    (gradient,) = torch.autograd.grad(F.cross_entropy(logits, ya, reduction="sum"), da)
+                    (gradient,) = torch.autograd.grad(attack_loss(logits, ya, self.loss), da)
             done = active[fooled]
             adversarial[done] = (xa + da.detach())[fooled]
             success[done] = True
@@ -87,7 +112,7 @@ class IterativeAttack:
             active, xa, da, ea, gradient = active[keep], xa[keep], da.detach()[keep], ea[keep], gradient[keep]
             if active.numel() == 0:
                 break
-            delta[active] = project(da + self.step_size * per_image(ea, da) * step_direction(gradient, self.rule), xa, ea)
+            delta[active] = project(da + self.relative_step(step) * per_image(ea, da) * step_direction(gradient, self.rule), xa, ea)
         return adversarial, success
 
 
@@ -100,9 +125,9 @@ ATTACKS = {
 
 
 def get_attack(name: str, **overrides) -> IterativeAttack:
-    """A registered attack, with ``steps``, ``step_size`` or ``random_start`` overridden if given."""
+    """A registered attack, with ``steps``, ``step_size``, ``random_start`` or ``loss`` overridden if given."""
     check_choice("attack", name, ATTACKS)
     base = ATTACKS[name]
     values = {"name": base.name, "rule": base.rule, "steps": base.steps, "step_size": base.step_size,
-              "random_start": base.random_start, **{k: v for k, v in overrides.items() if v is not None}}
+              "random_start": base.random_start, "loss": base.loss, "schedule": base.schedule, **{k: v for k, v in overrides.items() if v is not None}}
     return IterativeAttack(**values)

@@ -1,4 +1,4 @@
-"""DeepFool and the Boundary attack through foolbox 3, returned as :class:`AttackResult`."""
+"""DeepFool, the Boundary attack and DDN through foolbox 3, returned as :class:`AttackResult`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from ..models.modes import eval_mode
 from ..validation import LipregError, check_choice
 from .result import AttackResult
 
-FOOLBOX_ATTACKS = ("deepfool", "boundary")
+FOOLBOX_ATTACKS = ("deepfool", "boundary", "foolbox-ddn")
+BLACK_BOX_ATTACKS = ("boundary",)  # need only the model's decisions, so gradient masking cannot stop them
+DEFAULT_STEPS = {"deepfool": 50, "boundary": 500, "foolbox-ddn": 100}
 
 
 def _wrapped(model: nn.Module, split: Split):
@@ -26,8 +28,9 @@ def _wrapped(model: nn.Module, split: Split):
 def foolbox_minimal(model: nn.Module, split: Split, name: str, *, batch_size: int = 500, steps: int | None = None,
                     overshoot: float = 0.02) -> AttackResult:
     """Minimal L2 adversarial examples from foolbox's ``L2DeepFoolAttack`` (50 steps; its final step is
-    scaled by ``1 + overshoot``, so distances on a linear model come out ``overshoot`` too large) or
-    ``BoundaryAttack`` (black box, 500 steps as in the paper). Failures get distance ``inf``."""
+    scaled by ``1 + overshoot``, so distances on a linear model come out ``overshoot`` too large),
+    ``BoundaryAttack`` (black box, 500 steps as in the paper) or ``DDNAttack`` (100 steps; the peer of
+    our ``ddn``). Failures get distance ``inf``."""
     check_choice("foolbox attack", name, FOOLBOX_ATTACKS)
     with eval_mode(model):
         return _foolbox_minimal(model, split, name, batch_size, steps, overshoot)
@@ -35,17 +38,20 @@ def foolbox_minimal(model: nn.Module, split: Split, name: str, *, batch_size: in
 
 def _foolbox_minimal(model: nn.Module, split: Split, name: str, batch_size: int, steps: int | None, overshoot: float) -> AttackResult:
     fb, wrapped = _wrapped(model, split)
+    steps = steps or DEFAULT_STEPS[name]
     if name == "deepfool":
-        attack = fb.attacks.L2DeepFoolAttack(steps=steps or 50, overshoot=overshoot)
+        attack = fb.attacks.L2DeepFoolAttack(steps=steps, overshoot=overshoot)
+    elif name == "foolbox-ddn":
+        attack = fb.attacks.DDNAttack(steps=steps)
     else:
-        attack = fb.attacks.BoundaryAttack(steps=steps or 500)
+        attack = fb.attacks.BoundaryAttack(steps=steps)
     distances, examples = [], []
     for x, y in batches(split, batch_size):
         clean_wrong = model(x).argmax(1) != y
-        if name == "deepfool":
-            _, clipped, success = attack(wrapped, x, y, epsilons=None)
-        else:
+        if name == "boundary":
             clipped, success = _boundary(fb, wrapped, attack, x, y)
+        else:
+            _, clipped, success = attack(wrapped, x, y, epsilons=None)
         clipped = clipped.detach()
         still_right = model(clipped).argmax(1) == y  # foolbox's success is re-checked, not trusted
         d = flat_norms(clipped - x).double()
@@ -54,7 +60,7 @@ def _foolbox_minimal(model: nn.Module, split: Split, name: str, batch_size: int,
         clipped[clean_wrong] = x[clean_wrong]
         distances.append(d)
         examples.append(clipped)
-    settings = {"library": f"foolbox {fb.__version__}", "steps": steps or (50 if name == "deepfool" else 500), "search": "minimal-norm"}
+    settings = {"library": f"foolbox {fb.__version__}", "steps": steps, "search": "minimal-norm"}
     if name == "deepfool":
         settings["overshoot"] = overshoot
     return AttackResult(name, torch.cat(distances).cpu(), torch.cat(examples).cpu(), settings)
