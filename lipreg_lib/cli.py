@@ -69,7 +69,7 @@ def _sweep(args: argparse.Namespace) -> int:
     from .sweep import run_sweep
 
     rows = run_sweep(args.grid, args.runs_dir, args.results_dir, data_dir=args.data_dir, device=args.device, progress=not args.quiet,
-                     jobs=args.jobs, collect=args.collect)
+                     jobs=args.jobs, collect=args.collect, train_only=args.train_only)
     print(json.dumps({"runs": len(rows), "results": str(args.results_dir)}))
     return 0
 
@@ -170,8 +170,11 @@ def parser() -> argparse.ArgumentParser:
     sweep.add_argument("--runs-dir", type=Path, default=Path("runs"), help="where each variant's run folder goes, under <runs-dir>/<grid name>/ (default: runs)")
     sweep.add_argument("--results-dir", type=Path, default=Path("results"),
                        help="where <grid name>.csv and .json go (default: results; the committed tables live in data/results, written only when named)")
-    sweep.add_argument("--collect", action="store_true",
+    stage = sweep.add_mutually_exclusive_group()
+    stage.add_argument("--collect", action="store_true",
                        help="train nothing: write the table of the runs already finished and evaluated, listing the missing ones")
+    stage.add_argument("--train-only", action="store_true",
+                       help="train every run, evaluate none (evaluate later, e.g. on a GPU, with a plain sweep); write the partial table")
     sweep.add_argument("--jobs", type=_positive_int("--jobs"), default=1, help="variants trained at once, each in its own process (default: 1)")
     _common(sweep)
     return root

@@ -125,9 +125,11 @@ def evaluation_settings(grid: dict) -> dict:
     return settings
 
 
-def run_variant(folder: Path, config: TrainConfig, evaluation: dict, *, data_dir, device: str, progress: bool) -> None:
-    """Train (or resume, or skip when finished) and evaluate one variant in ``folder``. Another process
-    working on the same folder is waited for, then its work is reused: a run is never trained twice."""
+def run_variant(folder: Path, config: TrainConfig, evaluation: dict, *, data_dir, device: str, progress: bool,
+                evaluate: bool = True) -> None:
+    """Train (or resume, or skip when finished) and, if ``evaluate``, evaluate one variant in ``folder``.
+    Another process working on the same folder is waited for, then its work is reused: a run is never
+    trained twice."""
     while not _finished(folder):
         try:
             print(f"[sweep] training {folder}", flush=True)
@@ -137,6 +139,8 @@ def run_variant(folder: Path, config: TrainConfig, evaluation: dict, *, data_dir
             print(f"[sweep] {folder} is being trained by another process; waiting for it", flush=True)
             with run_lock(folder):
                 pass
+    if not evaluate:
+        return
     attacked, checked = _evaluated(folder, evaluation)
     if not attacked:
         print(f"[sweep] evaluating {folder} with {evaluation['attack']}", flush=True)
@@ -171,18 +175,21 @@ def _report(folder: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {"attacks": {}}
 
 
-def _run_variant_in_child(folder: Path, config: TrainConfig, evaluation: dict, data_dir, device: str, threads: int) -> None:
+def _run_variant_in_child(folder: Path, config: TrainConfig, evaluation: dict, data_dir, device: str, threads: int,
+                          evaluate: bool) -> None:
     torch.set_num_threads(threads)
-    run_variant(folder, config, evaluation, data_dir=data_dir, device=device, progress=False)
+    run_variant(folder, config, evaluation, data_dir=data_dir, device=device, progress=False, evaluate=evaluate)
 
 
 def run_sweep(grid_path: Path | str, runs_dir: Path | str = "runs", results_dir: Path | str = "results", *,
               data_dir: Path | str | None = None, device: str = "auto", progress: bool = True, jobs: int = 1,
-              collect: bool = False) -> list[dict]:
+              collect: bool = False, train_only: bool = False) -> list[dict]:
     """Train and evaluate every variant of the grid (resumably), then write the results table.
 
     ``collect`` trains and evaluates nothing: it writes the table of the variants already finished and
     evaluated as the grid asks, and lists the others under ``missing`` (a partial table says so).
+    ``train_only`` trains every variant and evaluates none, then writes the same partial table: train
+    where there are cores, evaluate later where the attacks are fast (a GPU) with a plain sweep.
 
     ``jobs > 1`` runs that many variants at once, each in its own process with ``cores / jobs`` threads
     (on a GPU, several small trainings side by side use it better than one). Everything in the grid
@@ -204,12 +211,12 @@ def run_sweep(grid_path: Path | str, runs_dir: Path | str = "runs", results_dir:
         pass
     elif jobs == 1:
         for folder, config in (work[i] for i in order):
-            run_variant(folder, config, evaluation, data_dir=data_dir, device=device, progress=progress)
+            run_variant(folder, config, evaluation, data_dir=data_dir, device=device, progress=progress, evaluate=not train_only)
     else:
         threads = max(1, torch.get_num_threads() // jobs)
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            futures = [pool.submit(_run_variant_in_child, *work[i], evaluation, data_dir, device, threads) for i in order]
+            futures = [pool.submit(_run_variant_in_child, *work[i], evaluation, data_dir, device, threads, not train_only) for i in order]
             for future in futures:
                 future.result()
     rows, missing = [], []
@@ -218,7 +225,7 @@ def run_sweep(grid_path: Path | str, runs_dir: Path | str = "runs", results_dir:
             rows.append(_row(label, config, folder, json.loads((folder / RUN_JSON).read_text()), _report(folder), evaluation))
         else:
             missing.append({"label": label, "seed": config.seed})
-    if missing and not collect:
+    if missing and not (collect or train_only):
         raise LipregError(f"{len(missing)} runs of {grid['name']!r} are not finished: {missing}")
     _write_results(grid, evaluation, rows, Path(results_dir), resolve_device(device), missing)
     return rows

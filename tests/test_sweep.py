@@ -90,6 +90,21 @@ def test_collect_writes_a_partial_table_that_names_what_is_missing(tmp_path):
     assert not (tmp_path / "runs" / "p" / "b-seed0" / "eval.json").exists()  # collect evaluates nothing
 
 
+def test_train_only_trains_everything_evaluates_nothing_and_a_later_sweep_evaluates_without_retraining(tmp_path):
+    path = tmp_path / "g.yaml"
+    path.write_text("name: t\nbase: {dataset: digits, model: mlp, epochs: 1}\nevaluate: {attack: fgsm, n: 20}\n"
+                    "runs: [{defence: baseline, label: a}, {defence: at-l2, label: b}]\n")
+    rows = run_sweep(path, tmp_path / "runs", tmp_path / "partial", progress=False, train_only=True)
+    folders = [tmp_path / "runs" / "t" / f"{label}-seed0" for label in "ab"]
+    assert rows == [] and json.loads((tmp_path / "partial" / "t.json").read_text())["missing"] == [
+        {"label": "a", "seed": 0}, {"label": "b", "seed": 0}]
+    assert all((f / "checkpoint.pt").exists() and not (f / "eval.json").exists() for f in folders)
+    stamps = [(f / "checkpoint.pt").stat().st_mtime_ns for f in folders]
+    rows = run_sweep(path, tmp_path / "runs", tmp_path / "results", progress=False)
+    assert [r["label"] for r in rows] == ["a", "b"] and all((f / "eval.json").exists() for f in folders)
+    assert [(f / "checkpoint.pt").stat().st_mtime_ns for f in folders] == stamps
+
+
 def test_a_changed_grid_never_reuses_runs_made_with_other_options(tmp_path):
     path = tmp_path / "g.yaml"
     path.write_text("name: c\nbase: {dataset: digits, model: mlp, epochs: 1, lam: 1.0}\nevaluate: {attack: fgsm, n: 20}\n"
