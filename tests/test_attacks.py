@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lipreg_lib.attacks import (IterativeAttack, attack_loss, ddn, foolbox_minimal, foolbox_pgd_grid, get_attack, minimal_distance,
+from lipreg_lib.attacks import (IterativeAttack, attack_loss, ddn, drive, foolbox_minimal, foolbox_pgd_grid, get_attack, minimal_distance,
                                 project, run_attack)
 from lipreg_lib.data import Split
 from lipreg_lib.defences.gradients import flat_norms
@@ -156,6 +156,27 @@ def test_margin_pgd_finds_the_closed_form_distance_of_a_linear_model(linear_prob
     result = minimal_distance(model, split, get_attack("pgd-l2", loss="margin"), rtol=0.005)
     assert torch.all(result.distances >= exact * (1 - 1e-5))
     assert torch.all(result.distances <= exact * 1.01)
+
+
+def test_the_driver_trusts_no_claim_of_an_attack(trained, digits):
+    """An attack that claims success with examples the model still classifies correctly gets ``inf``;
+    a claimed distance is replaced by the norm of the example returned; misclassified images get 0."""
+    test = Split(digits.test.x[:60], digits.test.y[:60])
+    x = test.floats()
+    with torch.no_grad():
+        wrong = trained(x).argmax(1) != test.y
+    noise = torch.rand_like(x) * 0.01
+
+    def lying(xb, yb):  # returns barely moved images and claims a distance of 0.1 for each
+        return torch.full((len(xb),), 0.1), (xb + noise[: len(xb)]).clamp(0, 1)
+
+    result = drive(trained, test, "liar", lying, {}, batch_size=25)
+    with torch.no_grad():
+        fooled = trained((x + noise).clamp(0, 1)).argmax(1) != test.y
+    assert torch.all(result.distances[wrong] == 0) and torch.all(torch.isinf(result.distances[~wrong & ~fooled]))
+    really = ~wrong & fooled
+    assert torch.allclose(result.distances[really], flat_norms((x + noise).clamp(0, 1) - x)[really].double())
+    assert (~wrong & ~fooled).sum() > 40
 
 
 def test_projection_respects_ball_and_box():

@@ -11,6 +11,7 @@ from torch import nn
 from ..data import Split
 from ..validation import LipregError, check_choice
 from .ddn import ddn, ddn_batch
+from .driver import checked, drive
 from .engine import ATTACKS, LOSSES, SCHEDULES, STEP_RULES, IterativeAttack, attack_loss, get_attack, project, step_direction
 from .foolbox_attacks import BLACK_BOX_ATTACKS, FOOLBOX_ATTACKS, foolbox_minimal, foolbox_pgd_grid
 from .minimal import minimal_distance, minimal_distance_batch
@@ -36,14 +37,14 @@ def run_attack(model: nn.Module, split: Split, name: str, *, steps: int | None =
         raise LipregError(f"attack {name!r} takes no option {', '.join(map(repr, unknown))}"
                           f" (it takes {', '.join(accepted) if accepted else 'only steps and batch_size'})")
     if name in FOOLBOX_ATTACKS:
-        return foolbox_minimal(model, split, name, batch_size=batch_size, steps=steps)
+        return foolbox_minimal(model, split, name, batch_size=batch_size, steps=steps, progress=progress)
     if name == "ddn":
-        return ddn(model, split, batch_size=batch_size, **({"steps": steps} if steps else {}), **options)
+        return ddn(model, split, batch_size=batch_size, progress=progress, **({"steps": steps} if steps else {}), **options)
     attack = get_attack(name, steps=steps, **{key: options.pop(key) for key in ATTACK_OPTIONS if key in options})
     return minimal_distance(model, split, attack, batch_size=batch_size, progress=progress, **options)
 
 
 __all__ = [
-    "ALL_ATTACKS", "ATTACKS", "BLACK_BOX_ATTACKS", "FOOLBOX_ATTACKS", "STEP_RULES", "AttackResult", "IterativeAttack", "LOSSES", "SCHEDULES", "attack_loss", "ddn", "ddn_batch",
+    "ALL_ATTACKS", "ATTACKS", "BLACK_BOX_ATTACKS", "FOOLBOX_ATTACKS", "STEP_RULES", "AttackResult", "IterativeAttack", "LOSSES", "SCHEDULES", "attack_loss", "checked", "ddn", "ddn_batch", "drive",
     "foolbox_minimal", "foolbox_pgd_grid", "get_attack", "minimal_distance", "minimal_distance_batch", "project", "run_attack", "step_direction",
 ]

@@ -8,10 +8,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..data import Split, batches
+from ..data import Split
 from ..defences.gradients import flat_norms, per_image, unit_directions
-from ..models.modes import eval_mode
 from ..validation import check_images, check_positive, check_positive_int
+from .driver import drive
 from .result import AttackResult
 
 
@@ -51,12 +51,11 @@ def ddn_batch(model: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int = 1
 
 
 def ddn(model: nn.Module, split: Split, *, batch_size: int = 500, steps: int = 100, gamma: float = 0.05,
-        initial_norm: float = 1.0, alpha: float = 1.0) -> AttackResult:
-    """:func:`ddn_batch` over a whole split, in eval mode."""
+        initial_norm: float = 1.0, alpha: float = 1.0, progress: bool = False) -> AttackResult:
+    """:func:`ddn_batch` over a whole split through the attack driver (eval mode, batches, re-check)."""
     check_positive_int("steps", steps)
     for name, value in (("gamma", gamma), ("initial_norm", initial_norm), ("alpha", alpha)):
         check_positive(name, value)
-    with eval_mode(model):
-        parts = [ddn_batch(model, x, y, steps, gamma, initial_norm, alpha) for x, y in batches(split, batch_size)]
     settings = {"steps": steps, "gamma": gamma, "initial_norm": initial_norm, "alpha": alpha, "search": "minimal-norm"}
-    return AttackResult("ddn", torch.cat([d for d, _ in parts]).cpu(), torch.cat([a for _, a in parts]).cpu(), settings)
+    return drive(model, split, "ddn", lambda x, y: ddn_batch(model, x, y, steps, gamma, initial_norm, alpha), settings,
+                 batch_size=batch_size, progress=progress)

@@ -48,10 +48,8 @@ def project(delta: torch.Tensor, x: torch.Tensor, eps: torch.Tensor) -> torch.Te
 
 
 def step_direction(g: torch.Tensor, rule: str) -> torch.Tensor:
-    """The unit-Euclidean-length ascent direction of ``rule`` for gradients ``g``."""
-    if rule == "l2":
-        return unit_directions(g, "l2")
-    return unit_directions(g.sign(), "l2")  # sign(g)/‖sign(g)‖₂
+    """The unit-Euclidean-length ascent direction of ``rule`` for gradients ``g``: ``g/‖g‖₂`` or ``sign(g)/‖sign(g)‖₂``."""
+    return unit_directions(g, "l2" if rule == "l2" else "sign-unit-l2")
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
-
-from ..data import Split, batches
+from ..data import Split
 from ..defences.gradients import flat_norms
-from ..models.modes import eval_mode
 from ..validation import check_images, check_positive, check_positive_int
+from .driver import drive
 from .engine import IterativeAttack
 from .result import AttackResult
 
@@ -88,25 +86,22 @@ def minimal_distance(
     model: nn.Module, split: Split, attack: IterativeAttack, *, batch_size: int = 500, keep_adversarial: bool = True,
     progress: bool = False, budgets_per_round: int | None = None, **options,
 ) -> AttackResult:
-    """Run :func:`minimal_distance_batch` over a whole split in eval mode; see it for ``options``;
-    ``progress`` shows a bar with an ETA over the batches. ``budgets_per_round`` defaults to
-    :data:`GPU_BUDGETS_PER_ROUND` on a GPU (≈ 1.9× the images per second of bisection on an H200,
-    medians within 1 %) and to 1, bisection, on a CPU."""
-    check_positive_int("batch_size", batch_size)
+    """:func:`minimal_distance_batch` over a whole split through the attack driver (eval mode, batches,
+    re-check); see it for ``options``. ``budgets_per_round`` defaults to :data:`GPU_BUDGETS_PER_ROUND`
+    on a GPU (≈ 1.9× the images per second of bisection on an H200, medians within 1 %) and to 1,
+    bisection, on a CPU."""
     if budgets_per_round is None:
         budgets_per_round = GPU_BUDGETS_PER_ROUND if split.x.device.type == "cuda" else 1
     options["budgets_per_round"] = budgets_per_round
     for key in ("initial_eps", "rtol"):
         if key in options:
             check_positive(key, options[key])
-    with eval_mode(model):
-        total = -(-len(split) // batch_size)
-        stream = tqdm(batches(split, batch_size), total=total, desc=f"{attack.name} minimal distances", unit="batch",
-                      disable=not progress, leave=False)
-        parts = [minimal_distance_batch(model, x, y, attack, **options) for x, y in stream]
-    distances = torch.cat([d for d, _ in parts])
-    adversarial = torch.cat([a for _, a in parts]) if keep_adversarial else torch.empty(0)
     settings = {"rule": attack.rule, "loss": attack.loss, "steps": attack.steps, "step_size": attack.step_size,
                 "schedule": attack.schedule, "random_start": attack.random_start,
                 "search": "bisection" if budgets_per_round == 1 else f"{budgets_per_round}-ary", **options}
-    return AttackResult(attack.name, distances.cpu(), adversarial.cpu(), settings)
+
+    def batch_attack(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return minimal_distance_batch(model, x, y, attack, **options)
+
+    return drive(model, split, attack.name, batch_attack, settings, batch_size=batch_size, keep_adversarial=keep_adversarial,
+                 progress=progress)

@@ -31,7 +31,11 @@ def unit_directions(g: torch.Tensor, norm: str) -> torch.Tensor:
 
     - ``"l2"``: ``v* = g / ‖g‖₂`` (the gradient attack direction);
     - ``"linf"``: ``v* = sign(g)`` (FGSM);
-    - ``"linf-unit-l2"``: ``sign(g) / √n``, the authors' FGSM training step of unit Euclidean length.
+    - ``"linf-unit-l2"``: ``sign(g) / √n``, the authors' FGSM training step (unit Euclidean length
+      when no component of ``g`` is zero);
+    - ``"sign-unit-l2"``: ``sign(g) / ‖sign(g)‖₂``, exactly unit length even where components of ``g``
+      vanish (blank pixels): the FGSM step of the attacks, whose budget is a Euclidean ball to be used
+      in full. The two differ only by the count of zero components.
     Zero gradients give a zero direction.
     """
     if norm == "l2":
@@ -40,7 +44,9 @@ def unit_directions(g: torch.Tensor, norm: str) -> torch.Tensor:
         return g.sign()
     if norm == "linf-unit-l2":
         return g.sign() / g[0].numel() ** 0.5
-    raise ValueError(f"unknown direction norm {norm!r}; choose from: l2, linf, linf-unit-l2")
+    if norm == "sign-unit-l2":
+        return unit_directions(g.sign(), "l2")
+    raise ValueError(f"unknown direction norm {norm!r}; choose from: l2, linf, linf-unit-l2, sign-unit-l2")
 
 
 def loss_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

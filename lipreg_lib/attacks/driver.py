@@ -1,0 +1,59 @@
+"""The one contract of every minimal-distance attack: eval mode, batching, and a re-check of every result.
+
+An attack supplies ``batch_attack(x, y) -> (distances, adversarial)`` for one batch; :func:`drive`
+runs it over a split with the model in eval mode (the deployed function; the caller's mode comes back),
+then trusts nothing it claims: an example the model still classifies as ``y`` gets distance ``inf``,
+an image misclassified clean gets distance ``0`` and itself as its example, and every other distance
+is the Euclidean norm ``‖x' − x‖₂`` of the example returned — so a reported distance is always that of
+a real, checked adversarial example (foolbox's ``raw, clipped, success`` contract, with ``success``
+recomputed here).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from ..data import Split, batches
+from ..defences.gradients import flat_norms
+from ..models.modes import eval_mode
+from ..validation import check_positive_int
+from .result import AttackResult
+
+BatchAttack = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+
+
+@torch.no_grad()
+def checked(model: nn.Module, x: torch.Tensor, y: torch.Tensor, adversarial: torch.Tensor,
+            claimed: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(distances, adversarial)`` after the re-check: ``0`` where ``x`` is misclassified, ``inf`` where
+    no attack was claimed (``claimed`` is ``inf``) or ``adversarial`` is classified ``y``, else ``‖x' − x‖₂``."""
+    wrong = model(x).argmax(1) != y
+    fooled = (model(adversarial).argmax(1) != y) & torch.isfinite(claimed)
+    distances = torch.where(fooled, flat_norms(adversarial - x).double(), torch.full_like(claimed, float("inf"), dtype=torch.float64))
+    distances[wrong] = 0.0
+    adversarial = torch.where(wrong.view(-1, *[1] * (x.dim() - 1)), x, adversarial)
+    return distances, adversarial
+
+
+def drive(model: nn.Module, split: Split, name: str, batch_attack: BatchAttack, settings: dict, *, batch_size: int = 500,
+          keep_adversarial: bool = True, progress: bool = False) -> AttackResult:
+    """Run ``batch_attack`` over ``split`` in batches of ``batch_size``, in eval mode, re-checking every
+    batch (:func:`checked`); ``progress`` shows a bar with an ETA over the batches."""
+    check_positive_int("batch_size", batch_size)
+    distances, examples = [], []
+    with eval_mode(model):
+        total = -(-len(split) // batch_size)
+        stream = tqdm(batches(split, batch_size), total=total, desc=f"{name} minimal distances", unit="batch",
+                      disable=not progress, leave=False)
+        for x, y in stream:
+            claimed, adversarial = batch_attack(x, y)
+            d, adversarial = checked(model, x, y, adversarial.detach(), claimed.double())
+            distances.append(d)
+            if keep_adversarial:
+                examples.append(adversarial)
+    adversarial = torch.cat(examples).cpu() if keep_adversarial else torch.empty(0)
+    return AttackResult(name, torch.cat(distances).cpu(), adversarial, settings)
