@@ -28,24 +28,12 @@ from pathlib import Path
 
 import torch
 
+from lipreg_lib.compare import COST_VARIANTS as VARIANTS
 from lipreg_lib.defences import make_defence
 from lipreg_lib.models import build
 from lipreg_lib.train import provenance, resolve_device, write_json
 from lipreg_lib.train.step import cudnn_autotuning, training_step
 
-VARIANTS = {  # id: (label, defence spec, tanh head)
-    "baseline": ("baseline", "baseline", False),
-    "tanh": ("tanh head", "baseline", True),
-    "at-fgsm": ("AT-FGSM", "at-fgsm", False),
-    "at-l2": ("AT-L2", "at-l2", False),
-    "lip": ("Lipschitz penalty", "lip", False),
-    "lip-fd": ("Lipschitz penalty, finite diff. (lip-fd)", "lip-fd", False),
-    "gradnorm": ("gradient norm", "gradnorm", False),
-    "fd": ("finite difference (fd)", "fd", False),
-    "tulip": ("tulip", "tulip", False),
-    "tulip-fd": ("tulip, finite diff. (tulip-fd)", "tulip-fd", False),
-    "tanh+tulip": ("tanh + tulip", "tulip", True),
-}
 TARGETS = {"lip": 2.5, "lip-fd": 2.5, "tulip": 3.0, "tulip-fd": 3.0, "fd": 2.0, "tanh": 1.05}  # issue 12's targets, for both forms of each defence
 INPUTS = {"small-cnn": (1, 28, 28), "mlp": (1, 28, 28)}
 CHANNELS_LAST = {"fast-cnn"}  # as its recipe trains it

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from math import sqrt
 from statistics import mean
 
-from .paper import RANKING, TABLE3
+from .paper import COST_BOUND, COST_BOUNDED, RANKING, TABLE3
 
 #: Our model → the paper's model whose Table 3 values stand beside it. ``fast-cnn`` (the fast CPU protocol)
 #: is set beside ResNet-34, the model of the paper's headline Table 3 numbers (baseline 56.0 % error at
@@ -128,3 +128,39 @@ def describe_pair(pair: Mapping) -> str:
     verdict = {True: "separated", False: "within seed spread", None: "one seed"}[pair["separated"]]
     return (f"{pair['lower']} {pair['mean_lower']:.3f} {'<' if pair['holds'] else '≥'} {pair['higher']} {pair['mean_higher']:.3f}"
             f" (seeds {pair['seeds'][0]}/{pair['seeds'][1]}, {verdict})")
+
+
+COST_VARIANTS = {  # id: (label, defence spec, tanh head): what benchmarks/defence_cost.py measures
+    "baseline": ("baseline", "baseline", False),
+    "tanh": ("tanh head", "baseline", True),
+    "at-fgsm": ("AT-FGSM", "at-fgsm", False),
+    "at-l2": ("AT-L2", "at-l2", False),
+    "lip": ("Lipschitz penalty", "lip", False),
+    "lip-fd": ("Lipschitz penalty, finite diff. (lip-fd)", "lip-fd", False),
+    "gradnorm": ("gradient norm", "gradnorm", False),
+    "fd": ("finite difference (fd)", "fd", False),
+    "tulip": ("tulip", "tulip", False),
+    "tulip-fd": ("tulip, finite diff. (tulip-fd)", "tulip-fd", False),
+    "tanh+tulip": ("tanh + tulip", "tulip", True),
+}
+_COST_IDS = {label: key for key, (label, _, _) in COST_VARIANTS.items()}  # records written before rows had an id
+
+
+def cost_rows(benchmarks: Iterable[Mapping]) -> list[dict]:
+    """One row per model × precision × defence of ``benchmarks/defence_cost.py`` records, with where it
+    ran, its step-time ratio to the baseline of the same run, and whether that meets the paper's
+    bound of :data:`COST_BOUND` × (for the defences it covers; ``None`` for the others)."""
+    rows = []
+    for record in benchmarks:
+        where = record["provenance"]["device"]
+        for row in record["rows"]:
+            variant = row.get("id") or _COST_IDS[row["variant"]]
+            if variant == "baseline":
+                continue
+            bounded = variant in COST_BOUNDED
+            rows.append({"device": where, "model": row["model"], "precision": row.get("precision", "fp32"),
+                         "batch": record["settings"]["batch"], "cudnn_benchmark": record["settings"].get("cudnn_benchmark", True),
+                         "defence": row["variant"], "id": variant,
+                         "ms_per_step": 1000 * row["seconds"], "time_ratio": row["time_ratio"],
+                         "within_paper_bound": row["time_ratio"] <= COST_BOUND if bounded else None})
+    return rows

@@ -32,4 +32,7 @@ TABLE3 = {
     ("ResNeXt-34", "tanh + Lipschitz", False): (0.33, 4.18, 19.64), ("ResNeXt-34", "tanh + Lipschitz", True): (0.56, 4.08, 12.12),
 }
 
+COST_BOUND = 4.0  # "adversarial training and Lipschitz regularisation each cost at most 4× the baseline" (§5)
+COST_BOUNDED = ("at-fgsm", "at-l2", "lip", "lip-fd", "tulip", "tulip-fd")  # the defences that claim covers
+
 RANKING = ("baseline", "AT-FGSM", "AT-L2", "tanh + tulip")  # by median distance, increasing (Table 1)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from lipreg_lib.compare import (describe_pair, ranking_pairs, run_errors, seed_variance, table3_directions, table3_key,
+from lipreg_lib.compare import (cost_rows, describe_pair, ranking_pairs, run_errors, seed_variance, table3_directions, table3_key,
                                 table3_rows)
 from lipreg_lib.defences import make_defence
 from lipreg_lib.paper import TABLE3
@@ -94,3 +94,16 @@ def test_the_results_tables_tool_prints_the_committed_values():
     medians = [r["median_distance"] for r in results["runs"] + seeds["runs"] if r["label"] == "baseline"]
     table = tool.grid_table("mnist")
     assert f"| baseline | " in table and f"{mean(medians):.3f}" in table and "Paper's ranking" in table
+
+
+def test_cost_rows_compare_each_defence_with_its_own_baseline_and_the_papers_bound():
+    record = {"provenance": {"device": "gpu"}, "settings": {"batch": 128},
+              "rows": [{"model": "m", "precision": "bf16", "id": "baseline", "variant": "baseline", "seconds": 0.01, "time_ratio": 1.0},
+                       {"model": "m", "precision": "bf16", "id": "lip", "variant": "Lipschitz penalty", "seconds": 0.05, "time_ratio": 5.0},
+                       {"model": "m", "precision": "bf16", "id": "lip-fd", "variant": "lip-fd", "seconds": 0.02, "time_ratio": 2.0},
+                       {"model": "m", "precision": "bf16", "id": "tanh", "variant": "tanh head", "seconds": 0.01, "time_ratio": 1.0}]}
+    rows = {r["id"]: r for r in cost_rows([record])}
+    assert set(rows) == {"lip", "lip-fd", "tanh"}  # the baseline is the reference, not a row
+    assert rows["lip"]["within_paper_bound"] is False and rows["lip-fd"]["within_paper_bound"] is True
+    assert rows["tanh"]["within_paper_bound"] is None  # the paper's bound is about AT and the Lipschitz penalty
+    assert rows["lip"]["ms_per_step"] == pytest.approx(50) and rows["lip"]["cudnn_benchmark"] is True
