@@ -27,7 +27,8 @@ import torch
 from lipreg_lib.attacks import foolbox_minimal, foolbox_pgd_grid, get_attack, minimal_distance, run_attack
 from lipreg_lib.data import Split, load_dataset
 from lipreg_lib.evaluate.curves import median_distance
-from lipreg_lib.train import TrainConfig, provenance, resolve_device, train, write_json
+from lipreg_lib.runio import provenance, resolve_device, write_json
+from lipreg_lib.train import TrainConfig, train
 
 TOLERANCE = 0.05  # "more than 5 % above the best distance"
 

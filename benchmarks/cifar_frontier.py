@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 
 from lipreg_lib.evaluate.clean import clean_metrics
-from lipreg_lib.train import load_run, provenance, resolve_device, write_json
+from lipreg_lib.runio import provenance, resolve_device, write_json
+from lipreg_lib.train import load_run
 
 
 def point(text: str) -> tuple[int, int]:

@@ -17,7 +17,7 @@ import torch
 
 from lipreg_lib.data import load_dataset
 from lipreg_lib.lipschitz import data_lipschitz
-from lipreg_lib.train import provenance, write_json
+from lipreg_lib.runio import provenance, write_json
 
 
 def sklearn_baseline(x: np.ndarray, y: np.ndarray) -> float:

@@ -31,7 +31,7 @@ import torch
 from lipreg_lib.compare import COST_VARIANTS as VARIANTS
 from lipreg_lib.defences import make_defence
 from lipreg_lib.models import build
-from lipreg_lib.train import provenance, resolve_device, write_json
+from lipreg_lib.runio import provenance, resolve_device, write_json
 from lipreg_lib.train.step import cudnn_autotuning, training_step
 
 TARGETS = {"lip": 2.5, "lip-fd": 2.5, "tulip": 3.0, "tulip-fd": 3.0, "fd": 2.0, "tanh": 1.05}  # issue 12's targets, for both forms of each defence

@@ -50,7 +50,7 @@ def _data_lipschitz(args: argparse.Namespace) -> int:
 
     from .data import load_dataset
     from .lipschitz import data_lipschitz
-    from .train import provenance, resolve_device, write_json
+    from .runio import provenance, resolve_device, write_json
 
     device = resolve_device(args.device)
     train = load_dataset(args.dataset, args.data_dir).train.to(device)

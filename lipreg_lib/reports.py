@@ -22,7 +22,8 @@ from .evaluate.curves import summary
 from .evaluate.masking import masking_check
 from .evaluate.stability import stability_statistics
 from .locks import run_lock
-from .train import load_run, provenance, resolve_device, write_json
+from .runio import provenance, resolve_device, write_json
+from .train import load_run
 from .validation import LipregError, check_positive_int
 
 EVAL_JSON = "eval.json"

@@ -40,8 +40,8 @@ import yaml
 from .attacks import ALL_ATTACKS, ATTACKS, BLACK_BOX_ATTACKS
 from .reports import EVAL_JSON, budget_matches, check_masking_run, entry_matches, evaluate_run, masking_matches
 from .locks import RunLocked, run_lock
-from .train import RUN_JSON, TrainConfig, provenance, resolve_device, train
-from .train.checkpoint import atomic_write, write_json
+from .runio import atomic_write, provenance, resolve_device, write_json
+from .train import RUN_JSON, TrainConfig, train
 from .validation import LipregError, check_choice, check_positive, check_positive_int, check_writable_folder
 
 COLUMNS = ["label", "seed", "dataset", "model", "defence", "tanh_head", "eps", "lam", "epochs", "train_subset", "test_accuracy",

@@ -10,7 +10,7 @@ from torch import nn
 from lipreg_lib.attacks import (IterativeAttack, attack_loss, ddn, drive, foolbox_minimal, foolbox_pgd_grid, get_attack, minimal_distance,
                                 project, run_attack)
 from lipreg_lib.data import Split
-from lipreg_lib.defences.gradients import flat_norms
+from lipreg_lib.gradients import flat_norms
 from lipreg_lib.evaluate.curves import error_curve, median_distance, summary
 from lipreg_lib.train import TrainConfig, train
 from lipreg_lib.validation import LipregError

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from lipreg_lib.train.provenance import git_commit
+from lipreg_lib.runio import git_commit
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from lipreg_lib.train import CheckpointError, TrainConfig, learning_rate, load_checkpoint, load_run, train
-from lipreg_lib.train.checkpoint import atomic_write
+from lipreg_lib.runio import atomic_write
 from lipreg_lib.validation import LipregError
 
 

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data import Split
-from ..defences.gradients import flat_norms, per_image, unit_directions
+from ..gradients import flat_norms, per_image, unit_directions
 from ..validation import check_images, check_positive, check_positive_int
 from .driver import drive
 from .result import AttackResult

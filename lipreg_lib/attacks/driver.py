@@ -18,7 +18,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..data import Split, batches
-from ..defences.gradients import flat_norms
+from ..gradients import flat_norms
 from ..models.modes import eval_mode
 from ..validation import check_positive_int
 from .result import AttackResult

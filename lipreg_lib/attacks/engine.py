@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..defences.gradients import flat_norms, per_image, unit_directions
+from ..gradients import flat_norms, per_image, unit_directions
 from ..validation import LipregError, check_choice, check_positive, check_positive_int
 
 STEP_RULES = ("l2", "sign")

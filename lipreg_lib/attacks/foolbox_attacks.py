@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from ..data import Split, batches
-from ..defences.gradients import flat_norms
+from ..gradients import flat_norms
 from ..models.modes import eval_mode
 from ..validation import LipregError, check_choice
 from .driver import drive

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 from ..data import Split
-from ..defences.gradients import flat_norms
+from ..gradients import flat_norms
 from ..validation import check_images, check_positive, check_positive_int
 from .driver import drive
 from .engine import IterativeAttack

@@ -8,7 +8,7 @@ backward), ``gradnorm`` (squared gradient norm), ``fd`` (finite differences of t
 
 from __future__ import annotations
 
-from .gradients import flat_norms, input_gradients, loss_gradient, unit_directions
+from ..gradients import flat_norms, input_gradients, loss_gradient, unit_directions
 from .objective import Objective
 from .penalties import FiniteDifferencePenalty, GradientNormPenalty, LipschitzFiniteDifference, LipschitzPenalty
 from .perturbations import Perturbation

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .gradients import input_gradients
+from ..gradients import input_gradients
 from .penalties import FiniteDifferencePenalty, GradientNormPenalty, LipschitzFiniteDifference, LipschitzPenalty
 from .perturbations import Perturbation
 

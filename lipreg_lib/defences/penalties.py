@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .gradients import flat_norms, unit_directions
+from ..gradients import flat_norms, unit_directions
 
 
 @dataclass(frozen=True)

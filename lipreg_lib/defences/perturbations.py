@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from ..models.modes import eval_mode
-from .gradients import loss_gradient, unit_directions
+from ..gradients import loss_gradient, unit_directions
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data import Split, batches
-from ..defences.gradients import flat_norms, input_gradients
+from ..gradients import flat_norms, input_gradients
 from ..models.modes import eval_mode
 
 

@@ -1,12 +1,11 @@
-"""Training engine: configuration, schedule, checkpoints, provenance and the loop."""
+"""Training engine: configuration, schedule, checkpoints and the loop."""
 
-from .checkpoint import CheckpointError, atomic_write, load_checkpoint, save_checkpoint, write_json
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .config import TrainConfig
-from .engine import CHECKPOINT, RUN_JSON, TrainResult, build_model, load_run, resolve_device, train
-from .provenance import provenance
+from .engine import CHECKPOINT, RUN_JSON, TrainResult, build_model, load_run, train
 from .schedule import learning_rate
 
 __all__ = [
-    "CHECKPOINT", "RUN_JSON", "CheckpointError", "TrainConfig", "TrainResult", "atomic_write", "build_model",
-    "learning_rate", "load_checkpoint", "load_run", "provenance", "resolve_device", "save_checkpoint", "train", "write_json",
+    "CHECKPOINT", "RUN_JSON", "CheckpointError", "TrainConfig", "TrainResult", "build_model",
+    "learning_rate", "load_checkpoint", "load_run", "save_checkpoint", "train",
 ]

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from pathlib import Path
-from typing import Any
 
 import torch
 
+from ..runio import atomic_write
 from ..validation import LipregError
 
 FORMAT = 1
@@ -17,34 +14,6 @@ FORMAT = 1
 
 class CheckpointError(LipregError):
     """A checkpoint that cannot be read or does not belong to the run that loads it."""
-
-
-def atomic_write(path: Path, write: Any) -> None:
-    """Write through ``write(file_object)`` to a temporary file in the same folder, then rename:
-    a crash leaves either the old file or the new one, never a torn one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(handle, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the mode open() would
-        with os.fdopen(handle, "wb") as stream:
-            write(stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def write_json(path: Path, payload: dict) -> None:
-    atomic_write(path, lambda stream: stream.write((json.dumps(payload, indent=1, default=str) + "\n").encode()))
 
 
 def save_checkpoint(path: Path, state: dict) -> None:

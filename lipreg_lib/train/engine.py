@@ -18,11 +18,11 @@ from ..defences import make_defence
 from ..evaluate.clean import clean_metrics
 from ..models import build, parameter_count, weight_layers
 from ..locks import run_lock
+from ..runio import provenance, resolve_device, write_json
 from ..validation import LipregError, check_writable_folder
 from . import distributed
-from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint, write_json
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .config import TrainConfig
-from .provenance import provenance
 from .schedule import learning_rate
 from .step import cudnn_autotuning, training_step
 
@@ -38,19 +38,6 @@ class TrainResult:
     history: list[dict]
     out_dir: Path | None
     epochs_run: int = 0  # epochs trained by this call (0 when the run was already finished)
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    """``auto`` → the GPU when there is one, else the CPU; anything else must name an available device."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise LipregError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise LipregError(f"device {name!r} requested but no CUDA GPU is available; use --device cpu")
-    return device
 
 
 def build_model(config: TrainConfig, dataset: Dataset) -> nn.Module:

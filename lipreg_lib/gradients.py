@@ -1,4 +1,5 @@
-"""Input gradients of the per-example cross-entropy, the quantity every defence is built on."""
+"""Input gradients of the per-example loss, their norms and unit directions: the quantity every
+defence, attack and stability statistic is built on (the ground floor: it imports only torch)."""
 
 from __future__ import annotations
 

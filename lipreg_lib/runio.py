@@ -1,0 +1,95 @@
+"""Run I/O: which device runs, what produced a result (git commit, versions, device, time), and
+files written atomically, so that a crash, ``kill -9`` or a full disk never leaves a torn one."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .validation import LipregError
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``auto`` → the GPU when there is one, else the CPU; anything else must name an available device."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise LipregError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise LipregError(f"device {name!r} requested but no CUDA GPU is available; use --device cpu")
+    return device
+
+
+def git_commit(root: Path | None = None) -> str:
+    """The commit of the lipreg checkout at ``root`` (default: the one holding this package), suffixed
+    ``-dirty`` when tracked files outside ``data/`` differ from it, or ``"unknown"``. Results under
+    ``data/`` do not count: a sweep that rewrites one grid's table must not mark the next one dirty."""
+    root = root or Path(__file__).resolve().parents[1]
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ":/", ":(top,exclude)data"], cwd=root,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return commit + ("-dirty" if dirty else "")
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def versions() -> dict[str, str]:
+    import numpy
+
+    from . import __version__
+
+    return {"lipreg": __version__, "torch": torch.__version__, "numpy": numpy.__version__, "python": platform.python_version()}
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def provenance(device: torch.device) -> dict:
+    """The provenance block written beside every result."""
+    return {"git_commit": git_commit(), "device": device_name(device), "versions": versions(), "time": now()}
+
+
+def atomic_write(path: Path, write: Any) -> None:
+    """Write through ``write(file_object)`` to a temporary file in the same folder, then rename:
+    a crash leaves either the old file or the new one, never a torn one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(handle, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the mode open() would
+        with os.fdopen(handle, "wb") as stream:
+            write(stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_json(path: Path, payload: dict) -> None:
+    atomic_write(path, lambda stream: stream.write((json.dumps(payload, indent=1, default=str) + "\n").encode()))
