@@ -6,6 +6,8 @@ import json
 import os
 from pathlib import Path
 
+from .results import read_table
+
 REPOSITORY = "https://github.com/lipreg/lipreg"
 
 
@@ -34,6 +36,10 @@ def results_dir() -> Path:
 
 
 def load_results(name: str) -> dict | None:
-    """``data/results/<name>.json`` written by the library's commands, or ``None`` if not produced yet."""
+    """``data/results/<name>.json`` written by the library's commands, or ``None`` if not produced yet;
+    a results table (one with ``runs``) comes with its rows in the current schema (:mod:`lipreg_lib.results`)."""
     path = results_dir() / f"{name}.json"
-    return json.loads(path.read_text()) if path.exists() else None
+    if not path.exists():
+        return None
+    record = json.loads(path.read_text())
+    return read_table(path) if "runs" in record else record

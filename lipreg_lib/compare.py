@@ -9,6 +9,7 @@ from math import sqrt
 from statistics import mean
 
 from .paper import COST_BOUND, COST_BOUNDED, RANKING, TABLE3
+from .results import run_errors
 
 #: Our model → the paper's model whose Table 3 values stand beside it. ``fast-cnn`` (the fast CPU protocol)
 #: is set beside ResNet-34, the model of the paper's headline Table 3 numbers (baseline 56.0 % error at
@@ -28,15 +29,6 @@ def table3_key(model: str, defence: str, tanh_head: bool) -> tuple[str, str, boo
     variant = {(False, False): "baseline", (True, False): "Lipschitz penalty", (False, True): "tanh layer",
                (True, True): "tanh + Lipschitz"}[(penalty, bool(tanh_head))]
     return TABLE3_MODELS[model], variant, "at-l2" in parts
-
-
-def run_errors(run: Mapping) -> tuple[float, float, int]:
-    """``(% error at ε = 0, % error at ε = 0.1, images)`` of one results row: on the whole test set when the
-    grid measured the fixed budget (``budget_error_eps0.1``, clean error from the training record), else
-    from the minimal distances of the ``eval_n`` attacked images."""
-    if run.get("budget_error_eps0.1") is not None:
-        return 100 * (1 - run["test_accuracy"]), run["budget_error_eps0.1"], run["budget_n"]
-    return run["error_eps0"], run["error_eps0.1"], run["eval_n"]
 
 
 def _by_key(runs: Iterable[Mapping]) -> dict[tuple[str, str, bool], list[Mapping]]:

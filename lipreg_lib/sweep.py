@@ -40,14 +40,10 @@ import yaml
 from .attacks import ALL_ATTACKS, ATTACKS, BLACK_BOX_ATTACKS
 from .reports import EVAL_JSON, budget_matches, check_masking_run, entry_matches, evaluate_run, masking_matches
 from .locks import RunLocked, run_lock
+from .results import SCHEMA, TABLE_COLUMNS
 from .runio import atomic_write, provenance, resolve_device, write_json
 from .train import RUN_JSON, TrainConfig, train
 from .validation import LipregError, check_choice, check_positive, check_positive_int, check_writable_folder
-
-COLUMNS = ["label", "seed", "dataset", "model", "defence", "tanh_head", "eps", "lam", "epochs", "train_subset", "test_accuracy",
-           "error_eps0", "error_eps0.1", "median_distance", "not_found", "max_loss_gradient", "max_loss_gradient_per_example",
-           "max_jacobian_norm", "epoch_seconds", "train_seconds", "eval_n", "budget_error_eps0.1", "budget_n", "masking", "masking_failure_share", "masking_ratio", "masking_n", "run"]
-
 
 def load_grid(path: Path | str) -> dict:
     """Read and check a grid file; errors name the file and the problem."""
@@ -257,7 +253,7 @@ def _row(label: str, config: TrainConfig, folder: Path, record: dict, report: di
     row = {
         "label": label, "seed": config.seed, "dataset": config.dataset, "model": config.model, "defence": record["defence"],
         "tanh_head": config.tanh_head, "eps": config.eps, "lam": config.lam, "epochs": config.epochs, "train_subset": config.train_subset,
-        "test_accuracy": epochs[-1]["test_accuracy"], "error_eps0": entry["error_eps0"], "error_eps0.1": entry["error_eps0.1"],
+        "test_error": 100 * (1 - epochs[-1]["test_accuracy"]), "error_eps0": entry["error_eps0"], "error_eps0.1": entry["error_eps0.1"],
         "median_distance": entry["median_distance"], "not_found": entry["not_found"],
         "max_loss_gradient": entry["stability"]["max_loss_gradient"],
         "max_loss_gradient_per_example": entry["stability"]["max_loss_gradient_per_example"],
@@ -282,10 +278,10 @@ def _write_results(grid: dict, evaluation: dict, rows: list[dict], results_dir: 
     each run's training and evaluation, per-image distances)."""
     origin = provenance(device)  # before writing: the commit the results came from
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, extrasaction="ignore")
+    writer = csv.DictWriter(buffer, fieldnames=TABLE_COLUMNS, extrasaction="ignore")
     writer.writeheader()
     writer.writerows(rows)
     atomic_write(results_dir / f"{grid['name']}.csv", lambda stream: stream.write(buffer.getvalue().encode()))
     rounded = [{**row, "distances": [None if d is None else round(d, 5) for d in row["distances"]]} for row in rows]
-    write_json(results_dir / f"{grid['name']}.json", {"grid": grid, "evaluation": evaluation, "provenance": origin, "runs": rounded,
+    write_json(results_dir / f"{grid['name']}.json", {"schema": SCHEMA, "grid": grid, "evaluation": evaluation, "provenance": origin, "runs": rounded,
                                                        "missing": missing})

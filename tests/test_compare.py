@@ -1,14 +1,18 @@
 """Our runs mapped onto the paper's tables, and the check of its ranking."""
 
+import json
+import math
 from pathlib import Path
 
 import pytest
 
-from lipreg_lib.compare import (cost_rows, describe_pair, ranking_pairs, run_errors, seed_variance, table3_directions, table3_key,
+from lipreg_lib.compare import (cost_rows, describe_pair, ranking_pairs, seed_variance, table3_directions, table3_key,
                                 table3_rows)
 from lipreg_lib.defences import make_defence
 from lipreg_lib.paper import TABLE3
+from lipreg_lib.results import SCHEMA, distances, read_table, run_errors
 from lipreg_lib.sweep import load_grid, variants
+from lipreg_lib.validation import LipregError
 
 GRIDS = Path(__file__).resolve().parents[1] / "grids"
 
@@ -37,7 +41,7 @@ def test_runs_outside_table3_have_no_key(model, defence, tanh):
 
 def _run(defence, errors, seed=0, n=10000, tanh=False, model="resnet34"):
     return {"model": model, "defence": defence, "tanh_head": tanh, "seed": seed, "median_distance": 0.1 + errors[1] / 1000,
-            "test_accuracy": 1 - errors[0] / 100, "budget_error_eps0.1": errors[1], "budget_n": n, "eval_n": 2000}
+            "test_error": errors[0], "budget_error_eps0.1": errors[1], "budget_n": n, "eval_n": 2000}
 
 
 def test_table3_rows_put_the_paper_value_beside_the_mean_over_seeds():
@@ -107,3 +111,28 @@ def test_cost_rows_compare_each_defence_with_its_own_baseline_and_the_papers_bou
     assert rows["lip"]["within_paper_bound"] is False and rows["lip-fd"]["within_paper_bound"] is True
     assert rows["tanh"]["within_paper_bound"] is None  # the paper's bound is about AT and the Lipschitz penalty
     assert rows["lip"]["ms_per_step"] == pytest.approx(50) and rows["lip"]["cudnn_benchmark"] is True
+
+
+def test_results_tables_of_the_first_schema_still_load_with_one_unit_convention(tmp_path):
+    """Schema 1 tables held ``test_accuracy`` (a fraction) beside errors in percent; read back, every
+    row has ``test_error`` in percent; a file that is no results table is refused by name."""
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"runs": [{"label": "a", "test_accuracy": 0.875, "distances": [0.5, None, 0.0]}]}))
+    (row,) = read_table(old)["runs"]
+    assert row["test_error"] == pytest.approx(12.5) and "test_accuracy" not in row
+    assert distances(row).tolist() == [0.5, math.inf, 0.0]
+    newer = tmp_path / "newer.json"
+    newer.write_text(json.dumps({"schema": SCHEMA + 1, "runs": []}))
+    with pytest.raises(LipregError, match="not a lipreg results table of schema"):
+        read_table(newer)
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps({"runs": [{"label": "a"}]}))
+    with pytest.raises(LipregError, match="broken.json: a row without test_error or test_accuracy"):
+        read_table(broken)
+
+
+def test_every_committed_results_table_loads_in_the_current_schema():
+    for path in sorted((Path(__file__).resolve().parents[1] / "data" / "results").glob("*.json")):
+        record = json.loads(path.read_text())
+        if "runs" in record:
+            assert all(0 <= run["test_error"] <= 100 for run in read_table(path)["runs"]), path

@@ -32,7 +32,7 @@ def test_sweep_writes_table_and_resumes_without_retraining(tmp_path):
                     'runs = [{defence = "baseline"}, {defence = "at-l2", label = "AT"}]\n')
     rows = run_sweep(path, tmp_path / "runs", tmp_path / "results", progress=False)
     table = list(csv.DictReader((tmp_path / "results" / "tiny.csv").open()))
-    assert [r["label"] for r in table] == ["defence=baseline", "AT"] and float(table[0]["test_accuracy"]) == rows[0]["test_accuracy"]
+    assert [r["label"] for r in table] == ["defence=baseline", "AT"] and float(table[0]["test_error"]) == pytest.approx(rows[0]["test_error"])
     record = json.loads((tmp_path / "results" / "tiny.json").read_text())
     assert len(record["runs"][1]["distances"]) == 30 and "git_commit" in record["provenance"]
     trained = json.loads((tmp_path / "runs" / "tiny" / "AT-seed0" / "run.json").read_text())["provenance"]
@@ -125,6 +125,6 @@ def test_jobs_run_variants_in_parallel_processes_with_the_same_results(tmp_path)
     parallel = run_sweep(path, tmp_path / "parallel", tmp_path / "r2", progress=False, jobs=2)
     assert [r["label"] for r in parallel] == ["a", "b", "c"]
     for one, other in zip(serial, parallel):  # one thread each instead of two: the same runs up to float rounding
-        assert other["test_accuracy"] == pytest.approx(one["test_accuracy"], abs=0.02)
+        assert other["test_error"] == pytest.approx(one["test_error"], abs=2)
     with pytest.raises(LipregError, match="jobs must be an integer >= 1, got 0"):
         run_sweep(path, tmp_path / "x", tmp_path / "r3", progress=False, jobs=0)

@@ -8,11 +8,11 @@ README, release notes and issue notes — so no number is ever typed in by hand.
 from __future__ import annotations
 
 import argparse
-from collections import defaultdict
 from statistics import mean, stdev
 
 from lipreg_lib.book import load_results, results_dir
 from lipreg_lib.compare import describe_pair, ranking_pairs, table3_directions, table3_rows
+from lipreg_lib.results import by_label as group_by_label
 
 GRIDS = ("mnist", "fashion-mnist", "mnist-lambda", "cifar10-fast", "cifar10-table3")
 COLUMNS = (("% err ε=0", "error_eps0", 2), ("% err ε=0.1", "error_eps0.1", 2), ("median", "median_distance", 3),
@@ -40,9 +40,7 @@ def grid_table(name: str) -> str | None:
     if results is None:
         return None
     runs = results["runs"] + (load_results(f"{name}-seeds") or {"runs": []})["runs"]
-    by_label: dict[str, list[dict]] = defaultdict(list)
-    for run in runs:
-        by_label[run["label"]].append(run)
+    by_label = group_by_label(runs)
     header = ["variant", *(title for title, _, _ in COLUMNS)]
     rows = [[label, *(spread([r[key] for r in group][: 1 if key in TIMINGS else None], digits) for _, key, digits in COLUMNS)]
             for label, group in by_label.items()]

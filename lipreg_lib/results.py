@@ -1,0 +1,89 @@
+"""The files lipreg writes, their fields and units, and the one place that reads results tables back.
+
+**Units, one convention.** Errors and shares are percentages (0–100); distances are Euclidean norms
+in pixel space (pixels in [0, 1]); times are seconds; an attack that found nothing has distance
+``inf``, stored as ``null`` in JSON. Accuracies appear only in a run's training history, as fractions.
+
+``run.json`` (beside each checkpoint, written by ``train``): ``config`` (every :class:`TrainConfig`
+option), ``defence``, ``status`` (``"running"`` or ``"finished"``), ``dataset``
+(``name``, ``train_size``, ``test_size``), ``model``, ``provenance`` (commit, device, versions,
+time) and ``epochs``: one record per epoch with ``loss``, ``train_accuracy`` and ``test_accuracy``
+(fractions), ``seconds`` and the learning rate.
+
+``eval.json`` (beside it, written by ``evaluate``): ``attacks[name]`` with ``n`` (the first ``n``
+images of the run's test split), ``distances``, ``median_distance``, ``error_eps0`` and
+``error_eps0.1`` (%, on those ``n``), ``not_found``, ``clean`` and ``stability`` (with their own
+``n``), ``settings`` and ``provenance``; ``budgets[attack][ε]`` = ``{error (%), n, steps}`` (a
+fixed-budget attack, usually on the whole test split); ``masking[attack]`` = the gradient-masking
+check (``verdict``, ``failure_share`` (%), ``median_black_over_white``, ``n``, attack and steps).
+
+``<grid>.csv`` and ``<grid>.json`` (written by ``sweep``): one row per run with the fields of
+:data:`TABLE_COLUMNS`; the JSON adds per-image ``distances``, each run's ``provenance`` (training and
+evaluation), the grid, its evaluation block, ``missing`` runs and :data:`SCHEMA`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import torch
+
+from .validation import LipregError
+
+SCHEMA = 2  # 1 (before 2026-11-26): the tables had test_accuracy, a fraction, where they now have test_error (%)
+TABLE_COLUMNS = [
+    "label", "seed", "dataset", "model", "defence", "tanh_head", "eps", "lam", "epochs", "train_subset",
+    "test_error",  # % error on the whole test split, clean, from the training record
+    "error_eps0", "error_eps0.1", "median_distance", "not_found",  # on the eval_n attacked images
+    "max_loss_gradient", "max_loss_gradient_per_example", "max_jacobian_norm", "epoch_seconds", "train_seconds", "eval_n",
+    "budget_error_eps0.1", "budget_n",  # % error under the fixed budget ε = 0.1 on budget_n images
+    "masking", "masking_failure_share", "masking_ratio", "masking_n", "run",
+]
+
+
+def upgrade_row(row: Mapping, source: str = "a results table") -> dict:
+    """A table row of any schema as a row of the current one (schema 1 rows get ``test_error``)."""
+    row = dict(row)
+    if "test_error" not in row:
+        if "test_accuracy" not in row:
+            raise LipregError(f"{source}: a row without test_error or test_accuracy; not a lipreg results table")
+        row["test_error"] = 100 * (1 - row.pop("test_accuracy"))
+    return row
+
+
+def read_table(path: Path | str) -> dict:
+    """A ``<grid>.json`` results table, its rows upgraded to the current schema (:func:`upgrade_row`)."""
+    path = Path(path)
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise LipregError(f"cannot read results table {str(path)!r}: {error}") from None
+    if not isinstance(record, dict) or "runs" not in record or record.get("schema", 1) > SCHEMA:
+        raise LipregError(f"{str(path)!r} is not a lipreg results table of schema ≤ {SCHEMA}; a newer lipreg wrote it?")
+    record["runs"] = [upgrade_row(run, str(path)) for run in record["runs"]]
+    return record
+
+
+def distances(run: Mapping) -> torch.Tensor:
+    """A row's per-image minimal distances as a float64 tensor (``null`` → ``inf``: nothing found)."""
+    return torch.tensor([math.inf if d is None else d for d in run["distances"]], dtype=torch.float64)
+
+
+def run_errors(run: Mapping) -> tuple[float, float, int]:
+    """``(% error at ε = 0, % error at ε = 0.1, images)`` of one row: on the whole test split when the
+    grid measured the fixed budget (``budget_error_eps0.1``; the clean error is ``test_error``), else
+    from the minimal distances of the ``eval_n`` attacked images."""
+    if run.get("budget_error_eps0.1") is not None:
+        return run["test_error"], run["budget_error_eps0.1"], run["budget_n"]
+    return run["error_eps0"], run["error_eps0.1"], run["eval_n"]
+
+
+def by_label(runs: Iterable[Mapping]) -> dict[str, list[Mapping]]:
+    """Rows grouped by variant label, seeds together, in the order the labels first appear."""
+    groups: dict[str, list[Mapping]] = {}
+    for run in runs:
+        groups.setdefault(run["label"], []).append(run)
+    return groups
