@@ -52,6 +52,19 @@ def test_bisection_pgd_finds_the_closed_form_distance_of_a_linear_model(linear_p
     assert torch.all(result.distances <= exact * 1.01)
 
 
+def test_fgsm_finds_its_own_closed_form_distance_on_a_linear_model(linear_problem):
+    """One step ``ε sign(d)/√n`` against the logit gap ``⟨d, x⟩ + c`` (``d = w_y − w_other``) closes it at
+    ``ε = gap·√n/‖d‖₁ = exact·√n‖d‖₂/‖d‖₁``: never below the true distance, and equal to it only when
+    every ``|d_j|`` is the same (arXiv 1810.00953, §1: the 2-norm step is the one that is optimal here)."""
+    model, split, exact = linear_problem
+    w = model.weight.detach()
+    d = w[split.y] - w[1 - split.y]
+    expected = exact * (d.shape[1] ** 0.5 * d.norm(dim=1) / d.abs().sum(1)).double()
+    result = minimal_distance(model, split, get_attack("fgsm"), rtol=0.002)
+    assert torch.all(result.distances >= expected * (1 - 1e-4)) and torch.all(result.distances <= expected * 1.005)
+    assert torch.all(expected > exact * 1.05)
+
+
 def test_deepfool_finds_the_closed_form_distance_of_a_linear_model(linear_problem):
     pytest.importorskip("foolbox")
     model, split, exact = linear_problem
