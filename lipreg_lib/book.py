@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
 from .results import read_table
-
-REPOSITORY = "https://github.com/lipreg/lipreg"
-
 
 def quick_mode() -> bool:
     """Quick (CPU build) unless ``LIPREG_FULL=1``; a chapter's first cell may override it."""
@@ -32,7 +30,26 @@ def repository_root() -> Path:
 
 
 def results_dir() -> Path:
-    return repository_root() / "data" / "results"
+    """The committed results: ``data/results`` of the checkout, or, for an installed package (Colab),
+    the copy its wheel ships under ``share/lipreg/results``."""
+    checkout = repository_root() / "data" / "results"
+    if checkout.is_dir():
+        return checkout
+    try:
+        shipped = [f for f in distribution("lipreg").files or [] if f.parent.as_posix().endswith("share/lipreg/results")]
+    except PackageNotFoundError:
+        shipped = []
+    return Path(shipped[0].locate()).resolve().parent if shipped else checkout
+
+
+def install_cell(repository: str) -> str:
+    """The first code cell of every chapter: on Colab, install lipreg with the extras the chapters need
+    from ``repository`` (``_config.yml``'s ``repository.url``; ``tools/set_repository.py`` writes both),
+    keeping Colab's torch; the committed results come inside the package."""
+    return ("# On Colab: install lipreg (with foolbox, and the committed results inside), keeping Colab's torch.\n"
+            "import subprocess, sys\n"
+            "if \"google.colab\" in sys.modules:\n"
+            f"    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"-q\", \"lipreg[attacks] @ git+{repository}\"], check=True)")
 
 
 def load_results(name: str) -> dict | None:

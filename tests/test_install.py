@@ -1,0 +1,57 @@
+"""The Colab path: the package installs from a wheel, outside any checkout, with the committed results
+inside it and the extras the chapters need; every chapter installs it from the one configured URL."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from lipreg_lib.book import install_cell
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+from set_repository import chapters, configured_repository, install_cell_of  # noqa: E402
+
+
+@pytest.mark.slow
+def test_a_wheel_installed_outside_the_checkout_finds_the_committed_results(tmp_path):
+    source = tmp_path / "source"
+    shutil.copytree(ROOT / "lipreg_lib", source / "lipreg_lib", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "data" / "results", source / "data" / "results")
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(tmp_path / "dist"),
+                    str(source)], check=True, capture_output=True)
+    (wheel,) = (tmp_path / "dist").glob("lipreg-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        metadata = archive.read(next(n for n in archive.namelist() if n.endswith("METADATA"))).decode()
+    assert 'Requires-Dist: foolbox==3.3.4; extra == "attacks"' in metadata
+    assert "Requires-Dist: torch>=2.1" in metadata  # a lower bound only: Colab's own torch is kept
+    prefix = tmp_path / "prefix"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-index", "--no-deps", "--prefix", str(prefix), str(wheel)],
+                   check=True, capture_output=True)
+    (site,) = prefix.glob("lib/python*/site-packages")
+    probe = ("import json, lipreg_lib; from lipreg_lib.book import results_dir, load_results; "
+             "print(json.dumps([lipreg_lib.__file__, str(results_dir()), len(load_results('mnist')['runs'])]))")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(site)},
+                         capture_output=True, text=True, check=True).stdout
+    module, results, runs = json.loads(out.strip().splitlines()[-1])
+    assert Path(module).is_relative_to(site) and Path(results) == (prefix / "share" / "lipreg" / "results").resolve()
+    assert runs == len(json.loads((ROOT / "data" / "results" / "mnist.json").read_text())["runs"])
+    shipped = {p.name for p in Path(results).iterdir()}
+    assert shipped == {p.name for p in (ROOT / "data" / "results").iterdir()}
+
+
+def test_every_chapter_installs_from_the_one_configured_repository():
+    url = configured_repository()
+    cells = {path.name: install_cell_of(json.loads(path.read_text())) for path in chapters()}
+    with_cell = {name: cell for name, cell in cells.items() if cell is not None}
+    assert len(with_cell) >= 9
+    for name, cell in with_cell.items():
+        assert "".join(cell["source"]) == install_cell(url), name
+    assert f"lipreg[attacks] @ git+{url}" in install_cell(url)
