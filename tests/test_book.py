@@ -24,7 +24,17 @@ def test_notebook_is_stripped_and_imports_the_library(path):
     if path.stem != "intro":
         assert "from lipreg_lib" in source
         assert "fig.show()" not in source, "use lipreg_lib.book.show: fig.show() vanishes from the static site"
-        assert "QUICK" in source, "every chapter has the quick/full switch"
+        if "QUICK" in source:  # one switch, read in one place, and used wherever it is set
+            assert "QUICK = quick_mode()" in source and source.count("QUICK") > 2, "QUICK comes from lipreg_lib.book.quick_mode()"
+
+
+def test_the_quick_full_switch_is_one_environment_variable(monkeypatch):
+    from lipreg_lib.book import quick_mode
+
+    monkeypatch.delenv("LIPREG_FULL", raising=False)
+    assert quick_mode()
+    monkeypatch.setenv("LIPREG_FULL", "1")
+    assert not quick_mode()
 
 
 def test_toc_lists_every_chapter_and_the_api_page():
