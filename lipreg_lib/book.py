@@ -60,3 +60,37 @@ def load_results(name: str) -> dict | None:
         return None
     record = json.loads(path.read_text())
     return read_table(path) if "runs" in record else record
+
+
+def slider_figure(grid, values, curves, name: str, title: str, reference=None):
+    """Error curves (``% error`` against ε on ``grid``), one per value of ``name`` (λ or a training ε),
+    shown one at a time by a slider, with ``reference = (label, curve)`` (the baseline) always drawn
+    beside it for comparison. ``curves`` holds ``(curve, median distance)`` pairs."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for k, (value, (curve, median)) in enumerate(zip(values, curves)):
+        fig.add_trace(go.Scatter(x=grid, y=curve, name=f"{name} = {value:g} (median {median:.2f})", visible=k == 0))
+    shown = [[j == k for j in range(len(values))] for k in range(len(values))]
+    if reference is not None:
+        fig.add_trace(go.Scatter(x=grid, y=reference[1], name=reference[0], line=dict(dash="dash", color="grey")))
+        shown = [row + [True] for row in shown]
+    steps = [dict(method="update", label=f"{v:g}", args=[{"visible": row}]) for v, row in zip(values, shown)]
+    fig.update_layout(sliders=[dict(active=0, steps=steps, currentvalue={"prefix": f"{name} = "})], title=title,
+                      xaxis_title="ε", yaxis_title="% error (PGD-L2)", yaxis_range=[0, 100], height=440, showlegend=True)
+    return fig
+
+
+def defences_slider(errors: dict, epsilons, title: str):
+    """Bars of the % error of every defence (``errors[label]`` = one value per ε of ``epsilons``), with a
+    slider over ε: move it and see which defence keeps its accuracy under attack."""
+    import plotly.graph_objects as go
+
+    labels = list(errors)
+    frames = [[errors[label][k] for label in labels] for k in range(len(epsilons))]
+    fig = go.Figure(go.Bar(x=labels, y=frames[0], text=[f"{v:.1f}" for v in frames[0]], textposition="outside"))
+    steps = [dict(method="restyle", label=f"{eps:g}", args=[{"y": [frame], "text": [[f"{v:.1f}" for v in frame]]}])
+             for eps, frame in zip(epsilons, frames)]
+    fig.update_layout(sliders=[dict(active=0, steps=steps, currentvalue={"prefix": "attack budget ε = "}, pad={"t": 60})],
+                      title=title, yaxis_title="% error under PGD-L2", yaxis_range=[0, 105], height=480)
+    return fig

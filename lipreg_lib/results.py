@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import torch
 
+from .evaluate.curves import error_curve
 from .validation import LipregError
 
 SCHEMA = 2  # 1 (before 2026-11-26): the tables had test_accuracy, a fraction, where they now have test_error (%)
@@ -87,3 +88,11 @@ def by_label(runs: Iterable[Mapping]) -> dict[str, list[Mapping]]:
     for run in runs:
         groups.setdefault(run["label"], []).append(run)
     return groups
+
+
+def errors_at(runs: Iterable[Mapping], epsilons: Sequence[float]) -> dict[str, list[float]]:
+    """``label → % error at each ε`` of ``epsilons`` from the rows' per-image minimal distances (the
+    ``eval_n`` attacked images), the mean over the seeds of each label."""
+    grid = torch.tensor(list(epsilons), dtype=torch.float64)
+    return {label: [float(v) for v in torch.stack([100 * error_curve(distances(run), grid) for run in group]).mean(0)]
+            for label, group in by_label(runs).items()}

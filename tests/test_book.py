@@ -77,3 +77,25 @@ def test_build_tool_drops_the_execution_cache_when_results_or_library_change(tmp
     tool.stamp(tmp_path, tool.fingerprint(tmp_path))
     (tmp_path / "lipreg_lib" / "attack.py").write_text("step = 2\n")
     assert tool.drop_stale_cache(tmp_path) and not cache.exists()
+
+
+def test_the_defences_slider_shows_each_defences_error_at_each_budget():
+    from lipreg_lib.book import defences_slider
+    from lipreg_lib.results import errors_at
+
+    runs = [{"label": "a", "distances": [0.0, 0.05, 0.2, None]}, {"label": "a", "distances": [0.0, 0.3, 0.3, 0.3]},
+            {"label": "b", "distances": [0.1, 0.1, 0.1, 0.1]}]
+    errors = errors_at(runs, [0.0, 0.1])
+    assert errors == {"a": [25.0, 37.5], "b": [0.0, 100.0]}  # seeds of "a" averaged: (25+25)/2, (50+25)/2
+    fig = defences_slider(errors, [0.0, 0.1], "t")
+    steps = fig.layout.sliders[0].steps
+    assert [s.label for s in steps] == ["0", "0.1"] and list(steps[1].args[0]["y"][0]) == [37.5, 100.0]
+    assert list(fig.data[0].x) == ["a", "b"] and list(fig.data[0].y) == [25.0, 0.0]
+
+
+def test_the_slider_figure_keeps_the_baseline_beside_every_value():
+    from lipreg_lib.book import slider_figure
+
+    fig = slider_figure([0, 1], [0.1, 1.0], [([0, 50], 0.5), ([0, 20], 0.9)], "λ", "t", reference=("baseline", [0, 80]))
+    assert [list(step.args[0]["visible"]) for step in fig.layout.sliders[0].steps] == [[True, False, True], [False, True, True]]
+    assert fig.data[-1].name == "baseline" and list(fig.data[-1].y) == [0, 80]
