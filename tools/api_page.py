@@ -31,7 +31,15 @@ def page() -> str:
     return "\n".join(lines)
 
 
-if __name__ == "__main__":
+def write() -> None:
+    """Write ``book/api.md`` when its text changed (an unchanged page keeps its time stamp, so Sphinx
+    does not rebuild it)."""
     target = Path(__file__).resolve().parents[1] / "book" / "api.md"
-    target.write_text(page())
-    print(f"wrote {target}")
+    text = page()
+    if not target.exists() or target.read_text() != text:
+        target.write_text(text)
+        print(f"wrote {target}")
+
+
+if __name__ == "__main__":
+    write()

@@ -51,8 +51,6 @@ def main() -> int:
     inputs = drop_stale_cache(ROOT)
     if inputs:
         print("results or library changed since the last build: every chapter is executed again")
-    subprocess.run([sys.executable, "tools/book_assets.py"], cwd=ROOT, check=True)
-    subprocess.run([sys.executable, "tools/api_page.py"], cwd=ROOT, check=True)
     start = time.perf_counter()
     build = subprocess.run(["jupyter-book", "build", ".", "-W", "-n", "--keep-going", *(["--all"] if inputs else [])], cwd=ROOT)
     if inputs and build.returncode == 0:
