@@ -94,3 +94,39 @@ def defences_slider(errors: dict, epsilons, title: str):
     fig.update_layout(sliders=[dict(active=0, steps=steps, currentvalue={"prefix": "attack budget ε = "}, pad={"t": 60})],
                       title=title, yaxis_title="% error under PGD-L2", yaxis_range=[0, 105], height=480)
     return fig
+
+
+def gallery_figure(clean, frames, true_label: int, title: str):
+    """Clean image | perturbation (amplified: ``0.5 + δ/(2 max|δ|)``, grey = unchanged) | adversarial
+    image, with a slider over the budgets of ``frames`` = ``[(ε, adversarial (C,H,W), predicted label)]``.
+    The prediction is written in each slider step's title; one or three channels."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    def picture(image):
+        image = image.detach().cpu().float().clamp(0, 1)
+        if image.shape[0] == 1:
+            return go.Heatmap(z=image[0].flip(0).numpy(), colorscale="gray_r", zmin=0, zmax=1, showscale=False)
+        return go.Image(z=(255 * image.permute(1, 2, 0)).round().byte().numpy())
+
+    fig = make_subplots(rows=1, cols=3, subplot_titles=("clean", "perturbation (amplified)", "adversarial"))
+    fig.add_trace(picture(clean), row=1, col=1)
+    for k, (eps, adversarial, _) in enumerate(frames):
+        delta = adversarial - clean
+        scale = float(delta.abs().max()) or 1.0
+        for col, image in ((2, 0.5 + delta / (2 * scale)), (3, adversarial)):
+            trace = picture(image)
+            trace.visible = k == 0
+            fig.add_trace(trace, row=1, col=col)
+    titles = [f"{title}: ε = {eps:g}, ‖δ‖₂ = {float((adv - clean).norm()):.2f} → predicted {label} (true {true_label})"
+              for eps, adv, label in frames]
+    steps = [dict(method="update", label=f"{eps:g}",
+                  args=[{"visible": [True] + [j // 2 == k for j in range(2 * len(frames))]}, {"title.text": text}])
+             for k, ((eps, _, _), text) in enumerate(zip(frames, titles))]
+    fig.update_layout(sliders=[dict(active=0, steps=steps, currentvalue={"prefix": "ε = "}, pad={"t": 30})],
+                      title=dict(text=titles[0]), height=420)
+    for axis in ("xaxis", "yaxis", "xaxis2", "yaxis2", "xaxis3", "yaxis3"):
+        fig.layout[axis].update(visible=False)
+    for n in ("", "2", "3"):
+        fig.layout[f"yaxis{n}"].update(scaleanchor=f"x{n}")
+    return fig

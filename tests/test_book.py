@@ -99,3 +99,17 @@ def test_the_slider_figure_keeps_the_baseline_beside_every_value():
     fig = slider_figure([0, 1], [0.1, 1.0], [([0, 50], 0.5), ([0, 20], 0.9)], "λ", "t", reference=("baseline", [0, 80]))
     assert [list(step.args[0]["visible"]) for step in fig.layout.sliders[0].steps] == [[True, False, True], [False, True, True]]
     assert fig.data[-1].name == "baseline" and list(fig.data[-1].y) == [0, 80]
+
+
+def test_the_gallery_shows_clean_perturbation_and_adversarial_with_the_prediction_in_every_step():
+    import torch
+
+    from lipreg_lib.book import gallery_figure
+
+    clean = torch.full((1, 4, 4), 0.5)
+    frames = [(0.0, clean.clone(), 3), (1.0, clean + 0.25, 7)]
+    fig = gallery_figure(clean, frames, 3, "img")
+    steps = fig.layout.sliders[0].steps
+    assert [list(s.args[0]["visible"]) for s in steps] == [[True, True, True, False, False], [True, False, False, True, True]]
+    assert steps[1].args[1]["title.text"] == "img: ε = 1, ‖δ‖₂ = 1.00 → predicted 7 (true 3)"
+    assert fig.data[3].z.max() == 1.0  # the perturbation is amplified to the full range
