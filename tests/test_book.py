@@ -113,3 +113,21 @@ def test_the_gallery_shows_clean_perturbation_and_adversarial_with_the_predictio
     assert [list(s.args[0]["visible"]) for s in steps] == [[True, True, True, False, False], [True, False, False, True, True]]
     assert steps[1].args[1]["title.text"] == "img: ε = 1, ‖δ‖₂ = 1.00 → predicted 7 (true 3)"
     assert fig.data[3].z.max() == 1.0  # the perturbation is amplified to the full range
+
+
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.stem[:2].isdigit()], ids=lambda p: p.name)
+def test_every_chapter_ends_with_exercises(path):
+    markdown = "\n".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "markdown")
+    assert "Exercises" in markdown, "a chapter ends with exercises"
+    if path.stem != "08_experiments":  # chapter 8's exercises are open questions on the data
+        assert ":class: dropdown" in markdown, "with folded solutions"
+
+
+def test_the_bibliography_has_every_key_the_chapters_cite():
+    import re
+
+    keys = set(re.findall(r"^@\w+\{([^,]+),", (ROOT / "references.bib").read_text(), re.MULTILINE))
+    cited = set()
+    for path in [*NOTEBOOKS, *(ROOT / "book").glob("*.md")]:
+        cited |= {k.strip() for group in re.findall(r"\{cite(?::t|:p)?\}`([^`]+)`", path.read_text()) for k in group.split(",")}
+    assert cited and cited <= keys, cited - keys
