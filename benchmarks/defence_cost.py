@@ -44,9 +44,8 @@ def _resident_mib() -> float:
         return int(handle.read().split()[1]) * resource.getpagesize() / 2**20
 
 
-def measure(model_name: str, variant: str, batch: int, device: str, bf16: bool, channels_last: bool, warmup: int,
-            repeats: int) -> dict:
-    """Seconds per step (median) and peak memory (MiB) of one variant."""
+def prepare(model_name: str, variant: str, batch: int, device: str, bf16: bool, channels_last: bool):
+    """``(step, device)``: one training step of ``variant`` on ``model_name`` and a fixed random batch."""
     _, spec, tanh = VARIANTS[variant]
     torch_device = resolve_device(device)
     shape = INPUTS.get(model_name, (3, 32, 32))
@@ -63,7 +62,14 @@ def measure(model_name: str, variant: str, batch: int, device: str, bf16: bool, 
     def step() -> None:
         training_step(objective, model, optimizer, x, y, autocast)
 
+    return step, torch_device
+
+
+def measure(model_name: str, variant: str, batch: int, device: str, bf16: bool, channels_last: bool, warmup: int,
+            repeats: int) -> dict:
+    """Seconds per step (median) and peak memory (MiB) of one variant."""
     resident_before = _resident_mib()
+    step, torch_device = prepare(model_name, variant, batch, device, bf16, channels_last)
     for _ in range(warmup):
         step()
     if torch_device.type == "cuda":
@@ -83,6 +89,22 @@ def measure(model_name: str, variant: str, batch: int, device: str, bf16: bool, 
     return {"seconds": statistics.median(times), "peak_mib": peak}
 
 
+def profile(model_name: str, variant: str, batch: int, device: str, bf16: bool, channels_last: bool, warmup: int,
+            repeats: int, rows: int = 12) -> str:
+    """Where one variant's step spends its time: torch.profiler's operators by self time over ``repeats`` steps."""
+    step, torch_device = prepare(model_name, variant, batch, device, bf16, channels_last)
+    for _ in range(warmup):
+        step()
+    activities = [torch.profiler.ProfilerActivity.CPU] + ([torch.profiler.ProfilerActivity.CUDA] if torch_device.type == "cuda" else [])
+    with torch.profiler.profile(activities=activities) as profiler:
+        for _ in range(repeats):
+            step()
+        if torch_device.type == "cuda":
+            torch.cuda.synchronize()
+    key = "self_cuda_time_total" if torch_device.type == "cuda" else "self_cpu_time_total"
+    return profiler.key_averages().table(sort_by=key, row_limit=rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", nargs="+", default=["small-cnn", "resnext34"])
@@ -98,6 +120,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--out", type=Path, default=Path("data/results/defence_cost_cpu.json"))
     parser.add_argument("--one", nargs=2, metavar=("MODEL", "VARIANT"), help=argparse.SUPPRESS)
+    parser.add_argument("--profile", nargs=2, metavar=("MODEL", "VARIANT"),
+                        help="print where one variant's step spends its time (torch.profiler, top operators) and exit")
     args = parser.parse_args()
     with cudnn_autotuning(resolve_device(args.device), args.cudnn_benchmark):
         run(args)
@@ -105,6 +129,11 @@ def main() -> None:
 
 def run(args: argparse.Namespace) -> None:
     """Measure every model × precision × variant of ``args``; print the table and write the JSON."""
+    if args.profile:
+        precision = args.precision[0]
+        print(profile(*args.profile, args.batch, args.device, precision == "bf16", args.channels_last or precision == "bf16",
+                      args.warmup, args.repeats))
+        return
     if args.one:
         precision = args.precision[0]
         print(json.dumps(measure(*args.one, args.batch, args.device, precision == "bf16", args.channels_last or precision == "bf16",

@@ -2,10 +2,10 @@
 inside it and the extras the chapters need; every chapter installs it from the one configured URL."""
 
 import json
-import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from pathlib import Path
 
@@ -32,16 +32,21 @@ def test_a_wheel_installed_outside_the_checkout_finds_the_committed_results(tmp_
         metadata = archive.read(next(n for n in archive.namelist() if n.endswith("METADATA"))).decode()
     assert 'Requires-Dist: foolbox==3.3.4; extra == "attacks"' in metadata
     assert "Requires-Dist: torch>=2.1" in metadata  # a lower bound only: Colab's own torch is kept
-    prefix = tmp_path / "prefix"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-index", "--no-deps", "--prefix", str(prefix), str(wheel)],
+    # a fresh venv that sees the test environment's packages (torch, …) as Colab's preinstalled ones, but
+    # not its lipreg; pip --python installs into it without touching the environment running the tests
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               capture_output=True, text=True, check=True).stdout.strip())
+    (site / "preinstalled.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-index", "--no-deps", str(wheel)],
                    check=True, capture_output=True)
-    (site,) = prefix.glob("lib/python*/site-packages")
     probe = ("import json, lipreg_lib; from lipreg_lib.book import results_dir, load_results; "
              "print(json.dumps([lipreg_lib.__file__, str(results_dir()), len(load_results('mnist')['runs'])]))")
-    out = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(site)},
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([str(python), "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True).stdout
     module, results, runs = json.loads(out.strip().splitlines()[-1])
-    assert Path(module).is_relative_to(site) and Path(results) == (prefix / "share" / "lipreg" / "results").resolve()
+    assert Path(module).is_relative_to(site) and Path(results) == (venv / "share" / "lipreg" / "results").resolve()
     assert runs == len(json.loads((ROOT / "data" / "results" / "mnist.json").read_text())["runs"])
     shipped = {p.name for p in Path(results).iterdir()}
     assert shipped == {p.name for p in (ROOT / "data" / "results").iterdir()}
