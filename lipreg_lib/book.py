@@ -7,7 +7,7 @@ import os
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
-from .results import read_table
+from .results import upgrade_table
 
 def quick_mode() -> bool:
     """Quick (CPU build) unless ``LIPREG_FULL=1``; a chapter's first cell may override it."""
@@ -59,7 +59,7 @@ def load_results(name: str) -> dict | None:
     if not path.exists():
         return None
     record = json.loads(path.read_text())
-    return read_table(path) if "runs" in record else record
+    return upgrade_table(record, repr(str(path))) if "runs" in record else record
 
 
 def slider_figure(grid, values, curves, name: str, title: str, reference=None):

@@ -151,7 +151,7 @@ def cost_rows(benchmarks: Iterable[Mapping]) -> list[dict]:
                 continue
             bounded = variant in COST_BOUNDED
             rows.append({"device": where, "model": row["model"], "precision": row.get("precision", "fp32"),
-                         "batch": record["settings"]["batch"], "cudnn_benchmark": record["settings"].get("cudnn_benchmark", True),
+                         "batch": record["settings"]["batch"], "cudnn_benchmark": record["settings"].get("cudnn_benchmark", True) if "cuda" in record["settings"]["device"] else None,
                          "defence": row["variant"], "id": variant,
                          "ms_per_step": 1000 * row["seconds"], "time_ratio": row["time_ratio"],
                          "within_paper_bound": row["time_ratio"] <= COST_BOUND if bounded else None})

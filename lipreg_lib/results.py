@@ -49,23 +49,28 @@ def upgrade_row(row: Mapping, source: str = "a results table") -> dict:
     """A table row of any schema as a row of the current one (schema 1 rows get ``test_error``)."""
     row = dict(row)
     if "test_error" not in row:
-        if "test_accuracy" not in row:
-            raise LipregError(f"{source}: a row without test_error or test_accuracy; not a lipreg results table")
+        if not isinstance(row.get("test_accuracy"), (int, float)):
+            raise LipregError(f"{source}: a row without test_error or a numeric test_accuracy; not a lipreg results table")
         row["test_error"] = 100 * (1 - row.pop("test_accuracy"))
     return row
 
 
+def upgrade_table(record: dict, source: str = "a results table") -> dict:
+    """A parsed ``<grid>.json`` of any schema up to :data:`SCHEMA`, as the current schema."""
+    schema = record.get("schema", 1) if isinstance(record, dict) else None
+    if not isinstance(record, dict) or "runs" not in record or not isinstance(schema, int) or schema > SCHEMA:
+        raise LipregError(f"{source} is not a lipreg results table of schema ≤ {SCHEMA}; a newer lipreg wrote it?")
+    return {**record, "schema": SCHEMA, "runs": [upgrade_row(run, source) for run in record["runs"]]}
+
+
 def read_table(path: Path | str) -> dict:
-    """A ``<grid>.json`` results table, its rows upgraded to the current schema (:func:`upgrade_row`)."""
+    """A ``<grid>.json`` results table read from ``path`` (:func:`upgrade_table`)."""
     path = Path(path)
     try:
         record = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as error:
         raise LipregError(f"cannot read results table {str(path)!r}: {error}") from None
-    if not isinstance(record, dict) or "runs" not in record or record.get("schema", 1) > SCHEMA:
-        raise LipregError(f"{str(path)!r} is not a lipreg results table of schema ≤ {SCHEMA}; a newer lipreg wrote it?")
-    record["runs"] = [upgrade_row(run, str(path)) for run in record["runs"]]
-    return record
+    return upgrade_table(record, repr(str(path)))
 
 
 def distances(run: Mapping) -> torch.Tensor:

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lipreg_lib.attacks import (IterativeAttack, attack_loss, ddn, drive, foolbox_minimal, foolbox_pgd_grid, get_attack, minimal_distance,
-                                project, run_attack)
+                                minimal_distance_batch, project, run_attack)
 from lipreg_lib.data import Split
 from lipreg_lib.gradients import flat_norms
 from lipreg_lib.evaluate.curves import error_curve, median_distance, summary
@@ -190,6 +190,46 @@ def test_the_driver_trusts_no_claim_of_an_attack(trained, digits):
     really = ~wrong & fooled
     assert torch.allclose(result.distances[really], flat_norms((x + noise).clamp(0, 1) - x)[really].double())
     assert (~wrong & ~fooled).sum() > 40
+
+
+def test_a_point_found_below_a_failed_budget_reopens_the_search_below_it():
+    """The early exit can return a point closer than a budget that failed earlier; the search must then
+    look below that point instead of stopping with ``lo > hi`` (nothing at or below ``hi`` tried)."""
+    model = nn.Linear(1, 2)
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor([[1.0], [-1.0]]))
+        model.bias.zero_()
+    x, y = torch.tensor([[0.6]]), torch.tensor([0])  # the boundary is at 0: the true distance is 0.6
+    tried = []
+
+    class Erratic:  # fails at ε = 1 (an unlucky start), then at ε = 2 jumps straight past the boundary
+        def __call__(self, net, xb, yb, eps):
+            tried.extend(eps.tolist())
+            success = eps > 1.5
+            return torch.where(success[:, None], torch.full_like(xb, -1e-4), xb), success
+
+    distances, _ = minimal_distance_batch(model, x, y, Erratic(), rtol=0.01, max_eps=4.0)
+    assert any(eps < 0.6 for eps in tried) and distances.item() == pytest.approx(0.6001, abs=1e-3)
+
+
+def test_search_budgets_are_checked():
+    model = nn.Linear(4, 2)
+    x, y = torch.rand(2, 4), torch.zeros(2, dtype=torch.long)
+    for key in ("initial_eps", "max_eps"):
+        with pytest.raises(LipregError, match=f"{key} must be"):
+            minimal_distance_batch(model, x, y, get_attack("gradient"), **{key: 0.0})
+    with pytest.raises(LipregError, match="iterations must be an integer >= 1"):
+        run_attack(model, Split(x, y), "pgd-l2", iterations=0)
+
+
+def test_foolbox_grid_gives_zero_to_images_misclassified_clean(trained, digits):
+    pytest.importorskip("foolbox")
+    test = Split(digits.test.x[:60], digits.test.y[:60])
+    with torch.no_grad():
+        wrong = trained(test.floats()).argmax(1) != test.y
+    assert wrong.any()
+    result = foolbox_pgd_grid(trained, test, [0.5, 1.0, 2.0], steps=5)
+    assert torch.all(result.distances[wrong] == 0) and torch.all(result.distances[~wrong] > 0)
 
 
 def test_projection_respects_ball_and_box():

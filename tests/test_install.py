@@ -60,3 +60,11 @@ def test_every_chapter_installs_from_the_one_configured_repository():
     for name, cell in with_cell.items():
         assert "".join(cell["source"]) == install_cell(url), name
     assert f"lipreg[attacks] @ git+{url}" in install_cell(url)
+
+
+@pytest.mark.parametrize("url", ['https://example.org/a"b', "http://example.org/x", "https://exa mple.org"])
+def test_set_repository_refuses_a_url_that_would_break_the_install_cell(url):
+    before = {p: p.read_bytes() for p in [ROOT / "_config.yml", *chapters()]}
+    run = subprocess.run([sys.executable, str(ROOT / "tools" / "set_repository.py"), url], capture_output=True, text=True)
+    assert run.returncode != 0 and "not a plain https URL" in run.stderr
+    assert all(p.read_bytes() == content for p, content in before.items())

@@ -39,9 +39,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("url", help="https://… of the public repository holding this book")
     url = parser.parse_args().url.rstrip("/")
-    if not re.fullmatch(r"https://\S+", url):
-        raise SystemExit(f"not an https URL: {url!r}")
-    CONFIG.write_text(re.sub(r"(^repository:\s*\n\s+url:\s*)\S+", lambda m: m.group(1) + url, CONFIG.read_text(), flags=re.MULTILINE))
+    if not re.fullmatch(r"https://[\w.~:/@%+-]+", url):
+        raise SystemExit(f"not a plain https URL: {url!r}")
+    text, count = re.subn(r"(^repository:\s*\n\s+url:\s*)\S+", lambda m: m.group(1) + url, CONFIG.read_text(), flags=re.MULTILINE)
+    if count != 1:
+        raise SystemExit(f"{CONFIG}: no 'url:' as the first key under 'repository:'; nothing changed")
+    CONFIG.write_text(text)
     for path in chapters():
         notebook = json.loads(path.read_text())
         cell = install_cell_of(notebook)

@@ -1,7 +1,7 @@
 """Attacks in the Euclidean norm (arXiv 1810.00953, §1, §4), all returning per-image minimal distances.
 
 ``fgsm``, ``gradient``, ``ifgsm``, ``pgd-l2``: one iterative engine with two step rules, made
-minimal by bisection over ε; ``deepfool``, ``boundary``, ``foolbox-ddn``: foolbox; ``ddn``: a minimal-norm attack.
+minimal by a search over ε (bisection; several budgets a round on a GPU); ``deepfool``, ``boundary``, ``foolbox-ddn``: foolbox; ``ddn``: a minimal-norm attack.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def run_attack(model: nn.Module, split: Split, name: str, *, steps: int | None =
     unknown = sorted(set(options) - set(accepted))
     if unknown:
         raise LipregError(f"attack {name!r} takes no option {', '.join(map(repr, unknown))}"
-                          f" (it takes {', '.join(accepted) if accepted else 'only steps and batch_size'})")
+                          f" (it takes {', '.join(accepted) if accepted else 'only steps, batch_size and progress'})")
     if name in FOOLBOX_ATTACKS:
         return foolbox_minimal(model, split, name, batch_size=batch_size, steps=steps, progress=progress)
     if name == "ddn":

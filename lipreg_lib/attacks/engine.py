@@ -72,7 +72,8 @@ class IterativeAttack:
         check_positive("step_size", self.step_size)
 
     def relative_step(self, step: int) -> float:
-        """Step ``t``'s size relative to ε: ``step_size``, or cosine-annealed from it to ``step_size/100``."""
+        """Step ``t``'s size relative to ε: ``step_size``, or cosine-annealed from it (``t = 0``) towards
+        ``step_size/100`` (reached at ``t = steps``, one past the last step taken)."""
         if self.schedule == "constant":
             return self.step_size
         return self.step_size * (0.01 + 0.99 * (1 + math.cos(math.pi * step / self.steps)) / 2)
@@ -123,7 +124,7 @@ ATTACKS = {
 
 
 def get_attack(name: str, **overrides) -> IterativeAttack:
-    """A registered attack, with ``steps``, ``step_size``, ``random_start`` or ``loss`` overridden if given."""
+    """A registered attack, with ``steps``, ``step_size``, ``random_start``, ``loss`` or ``schedule`` overridden if given."""
     check_choice("attack", name, ATTACKS)
     base = ATTACKS[name]
     values = {"name": base.name, "rule": base.rule, "steps": base.steps, "step_size": base.step_size,

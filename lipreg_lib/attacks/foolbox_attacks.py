@@ -5,8 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..data import Split, batches
-from ..gradients import flat_norms
+from ..data import Split
 from ..models.modes import eval_mode
 from ..validation import LipregError, check_choice
 from .driver import drive
@@ -71,19 +70,22 @@ def _boundary(fb, wrapped, attack, x: torch.Tensor, y: torch.Tensor) -> tuple[to
 
 def foolbox_pgd_grid(model: nn.Module, split: Split, eps_grid: list[float], *, steps: int = 20, batch_size: int = 500) -> AttackResult:
     """The peer for cross-checks: foolbox's ``L2PGD`` (``steps``, relative step 2.5/steps, no random
-    start) run once per budget of ``eps_grid``; each image's distance is the norm of the adversarial
-    example at the smallest budget that fooled the model (so its resolution is that of the grid)."""
-    distances = []
+    start) run once per budget of ``eps_grid``; each image's example is the one found at the smallest
+    budget that fooled the model (so the distance's resolution is that of the grid), re-checked by the
+    attack driver like every other attack."""
     grid = sorted(eps_grid)
-    with eval_mode(model):
+    with eval_mode(model):  # foolbox warns when wrapping a model in train mode
         fb, wrapped = _wrapped(model, split)
-        attack = fb.attacks.L2ProjectedGradientDescentAttack(steps=steps, rel_stepsize=2.5 / steps, random_start=False)
-        for x, y in batches(split, batch_size):
-            _, clipped, success = attack(wrapped, x, y, epsilons=grid)
-            d = torch.full((len(x),), float("inf"), dtype=torch.float64, device=x.device)
-            for examples, fooled in zip(clipped, success):  # grid ascending: keep the first success
-                fooled = fooled & ~torch.isfinite(d) & (model(examples).argmax(1) != y)
-                d[fooled] = flat_norms(examples - x)[fooled].double()
-            distances.append(d)
+    attack = fb.attacks.L2ProjectedGradientDescentAttack(steps=steps, rel_stepsize=2.5 / steps, random_start=False)
+
+    def batch_attack(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        _, clipped, success = attack(wrapped, x, y, epsilons=grid)
+        claimed = torch.full((len(x),), float("inf"), dtype=torch.float64, device=x.device)
+        adversarial = x.clone()
+        for examples, fooled in zip(clipped, success):  # grid ascending: keep the first success
+            first = fooled & ~torch.isfinite(claimed)
+            adversarial[first], claimed[first] = examples[first], 0.0  # the driver measures the distance
+        return claimed, adversarial
+
     settings = {"library": f"foolbox {fb.__version__}", "steps": steps, "grid": grid, "search": "grid"}
-    return AttackResult("foolbox-pgd-l2", torch.cat(distances).cpu(), torch.empty(0), settings)
+    return drive(model, split, "foolbox-pgd-l2", batch_attack, settings, batch_size=batch_size)

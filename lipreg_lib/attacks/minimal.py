@@ -1,4 +1,4 @@
-"""Per-image minimal adversarial distance: bisection over ε around any fixed-budget attack."""
+"""Per-image minimal adversarial distance: a search over ε (bisection, or K budgets a round) around any fixed-budget attack."""
 
 from __future__ import annotations
 
@@ -38,7 +38,8 @@ def minimal_distance_batch(
     """
     check_images(x, y)
     check_positive_int("budgets_per_round", budgets_per_round)
-    max_eps = max_eps or x[0].numel() ** 0.5
+    check_positive("initial_eps", initial_eps)
+    max_eps = x[0].numel() ** 0.5 if max_eps is None else check_positive("max_eps", max_eps)
     n, k = x.shape[0], budgets_per_round
     distances = torch.full((n,), float("inf"), device=x.device, dtype=torch.float64)
     adversarial = x.clone()
@@ -61,8 +62,10 @@ def minimal_distance_batch(
         adversarial[index[better]] = found.view(-1, k, *x.shape[1:])[better, which[better]]
         smallest_success = torch.where(success, budgets, float("inf")).min(1).values
         hi[index] = torch.minimum(torch.minimum(hi[index], smallest_success), distances[index].float())
+        # a budget that failed above the new hi (the early exit found a closer point) says nothing about [0, hi]
+        below = torch.where(lo[index] < hi[index], lo[index], torch.zeros_like(lo[index]))
         failed_below = torch.where(~success & (budgets < hi[index, None]), budgets, float("-inf")).max(1).values
-        lo[index] = torch.maximum(lo[index], failed_below)
+        lo[index] = torch.maximum(below, failed_below)
         return success.any(1)
 
     doublings = 2.0 ** torch.arange(k, device=x.device)
@@ -93,9 +96,11 @@ def minimal_distance(
     if budgets_per_round is None:
         budgets_per_round = GPU_BUDGETS_PER_ROUND if split.x.device.type == "cuda" else 1
     options["budgets_per_round"] = budgets_per_round
-    for key in ("initial_eps", "rtol"):
-        if key in options:
+    for key in ("initial_eps", "rtol", "max_eps"):
+        if options.get(key) is not None:
             check_positive(key, options[key])
+    if "iterations" in options:
+        check_positive_int("iterations", options["iterations"])
     settings = {"rule": attack.rule, "loss": attack.loss, "steps": attack.steps, "step_size": attack.step_size,
                 "schedule": attack.schedule, "random_start": attack.random_start,
                 "search": "bisection" if budgets_per_round == 1 else f"{budgets_per_round}-ary", **options}
