@@ -26,11 +26,14 @@ def report(tmp_path_factory):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=browser_check.CHROMIUM_ARGS)
         context = browser.new_context()
-        context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(url) else route.abort())
+        phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+        for each in (context, phone):
+            each.route("**/*", lambda route: route.continue_() if route.request.url.startswith(url) else route.abort())
         for path in sorted((SITE / "book").glob("*.html")):
             page = context.new_page()
             relative = str(path.relative_to(SITE))
             results.append(browser_check.check_page(page, url, relative, path.read_text()))
+            results[-1]["phone_overflow_px"] = browser_check.phone_overflow(phone, url, relative)
             page.close()
         browser.close()
     server.shutdown()
@@ -54,5 +57,11 @@ def test_math_is_typeset(report):
 
 def test_sliders_change_the_plotted_data(report):
     moved = {page: r["slider_moved"] for page, r in report.items() if r["slider_moved"] is not None}
-    assert "book/03_fgsm_vs_gradient.html" in moved and "book/06_lipschitz_regularisation.html" in moved
+    assert {"book/01_adversarial_examples.html", "book/03_fgsm_vs_gradient.html", "book/06_lipschitz_regularisation.html",
+            "book/08_experiments.html"} <= set(moved)  # the gallery, the ascent, the λ/ε sliders, the defences at ε
     assert all(moved.values()), moved
+    assert report["book/06_lipschitz_regularisation.html"]["sliders"] >= 3
+
+
+def test_no_page_scrolls_sideways_on_a_phone(report):
+    assert {page: r["phone_overflow_px"] for page, r in report.items() if r["phone_overflow_px"] > 1} == {}

@@ -2,7 +2,8 @@
 
 For each page: no JavaScript console errors, no failed requests; every plotly div renders (an
 ``svg.main-svg`` inside it); math is typeset (``mjx-container``) where the page has math. On pages
-with a plotly slider, a real mouse click on a slider step must change the visible traces.
+with plotly sliders, a real mouse click on a step of *every* slider must change what its figure shows
+(the visible traces or their values). At a phone's width (390 px) no page may scroll sideways.
 Screenshots of chosen pages go to ``--screenshots``. Non-loopback requests are aborted.
 
     python tools/browser_check.py _build/html --screenshots /tmp/shots
@@ -49,19 +50,34 @@ def check_page(page, url: str, relative: str, html: str) -> dict:
                              "new Set([...document.querySelectorAll('.plotly-graph-div')].filter(d => d.querySelector('svg.main-svg')).map(d => d.id)).size : 0")
     result = {"page": relative, "figures_expected": expected, "figures_rendered": rendered,
               "math": page.evaluate("document.querySelectorAll('mjx-container').length"), "errors": errors, "slider_moved": None}
-    sliders = page.locator(".plotly-graph-div .slider-container")
-    if sliders.count():
-        div = page.locator(".plotly-graph-div", has=page.locator(".slider-container")).first
+    figures = page.locator(".plotly-graph-div", has=page.locator(".slider-container"))
+    moved = []
+    for k in range(figures.count()):
+        div = figures.nth(k)
         div.scroll_into_view_if_needed()
-        visible_before = div.evaluate("d => JSON.stringify(d.data.map(t => t.visible))")
+        shown = "d => JSON.stringify(d.data.map(t => [t.visible, t.y, t.z === undefined ? null : t.z.length]))"
+        before = div.evaluate(shown)
         box = div.locator(".slider-rail-rect").bounding_box()
         active, count = div.evaluate("d => [d.layout.sliders[0].active || 0, d.layout.sliders[0].steps.length]")
         target = 0.1 if active >= count / 2 else 0.9  # a real click on a step away from the active one
         page.mouse.click(box["x"] + box["width"] * target, box["y"] + box["height"] / 2)
-        page.wait_for_timeout(500)
-        visible_after = div.evaluate("d => JSON.stringify(d.data.map(t => t.visible))")
-        result["slider_moved"] = visible_before != visible_after
+        page.wait_for_timeout(400)
+        moved.append(before != div.evaluate(shown))
+    result["sliders"] = len(moved)
+    result["slider_moved"] = all(moved) if moved else None
     return result
+
+
+def phone_overflow(context, url: str, relative: str, screenshot: Path | None = None) -> int:
+    """How many pixels the page scrolls sideways in ``context`` (a phone-sized viewport); 0 is right."""
+    page = context.new_page()
+    page.goto(f"{url}/{relative}", wait_until="load")
+    page.wait_for_timeout(300)
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    if screenshot is not None:
+        page.screenshot(path=str(screenshot), full_page=False)
+    page.close()
+    return overflow
 
 
 def main() -> int:
@@ -79,9 +95,17 @@ def main() -> int:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(url) else route.abort())
+        phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+        phone.route("**/*", lambda route: route.continue_() if route.request.url.startswith(url) else route.abort())
         for relative in pages:
+            shot = None
+            if args.screenshots and relative in args.shoot:
+                args.screenshots.mkdir(parents=True, exist_ok=True)
+                shot = args.screenshots / (Path(relative).stem + "-phone.png")
+            overflow = phone_overflow(phone, url, relative, shot)
             page = context.new_page()
             results.append(check_page(page, url, relative, (args.site / relative).read_text()))
+            results[-1]["phone_overflow_px"] = overflow
             if args.screenshots and relative in args.shoot:
                 args.screenshots.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(args.screenshots / (Path(relative).stem + ".png")), full_page=False)
@@ -92,7 +116,8 @@ def main() -> int:
         browser.close()
     server.shutdown()
     print(json.dumps(results, indent=1))
-    bad = [r for r in results if r["errors"] or r["figures_rendered"] < r["figures_expected"] or r["slider_moved"] is False]
+    bad = [r for r in results if r["errors"] or r["figures_rendered"] < r["figures_expected"] or r["slider_moved"] is False
+           or r["phone_overflow_px"] > 1]
     print(f"{len(results)} pages checked, {len(bad)} with problems")
     return 1 if bad else 0
 
