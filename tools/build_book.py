@@ -52,7 +52,8 @@ def main() -> int:
     if inputs:
         print("results or library changed since the last build: every chapter is executed again")
     start = time.perf_counter()
-    build = subprocess.run(["jupyter-book", "build", ".", "-W", "-n", "--keep-going", *(["--all"] if inputs else [])], cwd=ROOT)
+    jupyter_book = shutil.which("jupyter-book", path=str(Path(sys.executable).parent)) or "jupyter-book"  # this Python's, activated or not
+    build = subprocess.run([jupyter_book, "build", ".", "-W", "-n", "--keep-going", *(["--all"] if inputs else [])], cwd=ROOT)
     if inputs and build.returncode == 0:
         stamp(ROOT, inputs)
     total = time.perf_counter() - start
