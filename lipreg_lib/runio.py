@@ -33,7 +33,11 @@ def resolve_device(name: str = "auto") -> torch.device:
 def git_commit(root: Path | None = None) -> str:
     """The commit of the lipreg checkout at ``root`` (default: the one holding this package), suffixed
     ``-dirty`` when tracked files outside ``data/`` differ from it, or ``"unknown"``. Results under
-    ``data/`` do not count: a sweep that rewrites one grid's table must not mark the next one dirty."""
+    ``data/`` do not count: a sweep that rewrites one grid's table must not mark the next one dirty.
+    ``LIPREG_GIT_COMMIT``, when set, is recorded instead: for code run from a copy of a clean checkout
+    whose ``.git`` is absent or stale (a container, a rented GPU machine)."""
+    if os.environ.get("LIPREG_GIT_COMMIT"):
+        return os.environ["LIPREG_GIT_COMMIT"]
     root = root or Path(__file__).resolve().parents[1]
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10, check=True).stdout.strip()

@@ -61,6 +61,12 @@ def _boundary(fb, wrapped, attack, x: torch.Tensor, y: torch.Tensor) -> tuple[to
     that initialisation fails for any image (a robust model may classify even pure noise as ``y``);
     here such images are failures of the attack, and the others are attacked."""
     _, start, started = fb.attacks.LinearSearchBlendedUniformNoiseAttack()(wrapped, x, y, epsilons=None)
+    for _ in range(3):  # re-checked on the very batch the attack will see: a start on the boundary can flip with the batch (GPU)
+        kept = started.nonzero().squeeze(1)
+        adversarial = wrapped(start[kept]).argmax(-1) != y[kept]
+        if bool(adversarial.all()):
+            break
+        started[kept[~adversarial]] = False
     clipped, success = x.clone(), torch.zeros_like(started)
     if bool(started.any()):
         _, found, fooled = attack(wrapped, x[started], y[started], epsilons=None, starting_points=start[started])
