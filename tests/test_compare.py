@@ -127,7 +127,7 @@ def test_results_tables_of_the_first_schema_still_load_with_one_unit_convention(
         read_table(newer)
     broken = tmp_path / "broken.json"
     broken.write_text(json.dumps({"runs": [{"label": "a"}]}))
-    with pytest.raises(LipregError, match="broken.json: a row without test_error or test_accuracy"):
+    with pytest.raises(LipregError, match="broken.json.: a row without test_error or a numeric test_accuracy"):
         read_table(broken)
 
 
