@@ -191,6 +191,12 @@ def test_the_driver_trusts_no_claim_of_an_attack(trained, digits):
     assert torch.allclose(result.distances[really], flat_norms((x + noise).clamp(0, 1) - x)[really].double())
     assert (~wrong & ~fooled).sum() > 40
 
+    def outside(xb, yb):  # adversarial for the model, but not an image: pixels pushed out of [0, 1]
+        return torch.full((len(xb),), 1.0), xb * 50 - 20
+
+    escaped = drive(trained, test, "outside", outside, {}, batch_size=25)
+    assert torch.all(escaped.distances[~wrong] == math.inf)
+
 
 def test_a_point_found_below_a_failed_budget_reopens_the_search_below_it():
     """The early exit can return a point closer than a budget that failed earlier; the search must then

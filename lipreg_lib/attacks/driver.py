@@ -2,9 +2,9 @@
 
 An attack supplies ``batch_attack(x, y) -> (distances, adversarial)`` for one batch; :func:`drive`
 runs it over a split with the model in eval mode (the deployed function; the caller's mode comes back),
-then trusts nothing it claims: an example the model still classifies as ``y`` gets distance ``inf``,
-an image misclassified clean gets distance ``0`` and itself as its example, and every other distance
-is the Euclidean norm ``‖x' − x‖₂`` of the example returned — so a reported distance is always that of
+then trusts nothing it claims: an example the model still classifies as ``y``, or one outside the
+image box, gets distance ``inf``; an image misclassified clean gets distance ``0`` and itself as its
+example; every other distance is the Euclidean norm ``‖x' − x‖₂`` of the example returned — so a reported distance is always that of
 a real, checked adversarial example (foolbox's ``raw, clipped, success`` contract, with ``success``
 recomputed here).
 """
@@ -30,9 +30,11 @@ BatchAttack = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.T
 def checked(model: nn.Module, x: torch.Tensor, y: torch.Tensor, adversarial: torch.Tensor,
             claimed: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """``(distances, adversarial)`` after the re-check: ``0`` where ``x`` is misclassified, ``inf`` where
-    no attack was claimed (``claimed`` is ``inf``) or ``adversarial`` is classified ``y``, else ``‖x' − x‖₂``."""
+    no attack was claimed (``claimed`` is ``inf``), ``adversarial`` leaves the image box ``[0,1]^n`` or is
+    classified ``y``, else ``‖x' − x‖₂``."""
     wrong = model(x).argmax(1) != y
-    fooled = (model(adversarial).argmax(1) != y) & torch.isfinite(claimed)
+    inside = ((adversarial >= -1e-6) & (adversarial <= 1 + 1e-6)).flatten(1).all(1)  # an image, not just any input
+    fooled = (model(adversarial).argmax(1) != y) & torch.isfinite(claimed) & inside
     distances = torch.where(fooled, flat_norms(adversarial - x).double(), torch.full_like(claimed, float("inf"), dtype=torch.float64))
     distances[wrong] = 0.0
     adversarial = torch.where(wrong.view(-1, *[1] * (x.dim() - 1)), x, adversarial)
