@@ -4,9 +4,9 @@ An attack supplies ``batch_attack(x, y) -> (distances, adversarial)`` for one ba
 runs it over a split with the model in eval mode (the deployed function; the caller's mode comes back),
 then trusts nothing it claims: an example the model still classifies as ``y``, or one outside the
 image box, gets distance ``inf``; an image misclassified clean gets distance ``0`` and itself as its
-example; every other distance is the Euclidean norm ``‖x' − x‖₂`` of the example returned — so a reported distance is always that of
-a real, checked adversarial example (foolbox's ``raw, clipped, success`` contract, with ``success``
-recomputed here).
+example; every other distance is the Euclidean norm ``‖x' − x‖₂`` of the example returned. So a
+reported distance is always that of a real, checked adversarial image (foolbox's ``raw, clipped,
+success`` contract, with ``success`` recomputed here).
 """
 
 from __future__ import annotations
