@@ -44,8 +44,11 @@ def _resident_mib() -> float:
         return int(handle.read().split()[1]) * resource.getpagesize() / 2**20
 
 
-def prepare(model_name: str, variant: str, batch: int, device: str, bf16: bool, channels_last: bool):
-    """``(step, device)``: one training step of ``variant`` on ``model_name`` and a fixed random batch."""
+def prepare(model_name: str, variant: str, batch: int, device: str, precision: str, channels_last: bool):
+    """``(step, device)``: one training step of ``variant`` on ``model_name`` and a fixed random batch;
+    ``precision`` bf16 is bf16 autocast with the channels-last format, fp32 takes ``channels_last`` as given."""
+    bf16 = precision == "bf16"
+    channels_last = channels_last or bf16
     _, spec, tanh = VARIANTS[variant]
     torch_device = resolve_device(device)
     shape = INPUTS.get(model_name, (3, 32, 32))
@@ -65,11 +68,11 @@ def prepare(model_name: str, variant: str, batch: int, device: str, bf16: bool, 
     return step, torch_device
 
 
-def measure(model_name: str, variant: str, batch: int, device: str, bf16: bool, channels_last: bool, warmup: int,
+def measure(model_name: str, variant: str, batch: int, device: str, precision: str, channels_last: bool, warmup: int,
             repeats: int) -> dict:
     """Seconds per step (median) and peak memory (MiB) of one variant."""
     resident_before = _resident_mib()
-    step, torch_device = prepare(model_name, variant, batch, device, bf16, channels_last)
+    step, torch_device = prepare(model_name, variant, batch, device, precision, channels_last)
     for _ in range(warmup):
         step()
     if torch_device.type == "cuda":
@@ -89,10 +92,10 @@ def measure(model_name: str, variant: str, batch: int, device: str, bf16: bool, 
     return {"seconds": statistics.median(times), "peak_mib": peak}
 
 
-def profile(model_name: str, variant: str, batch: int, device: str, bf16: bool, channels_last: bool, warmup: int,
+def profile(model_name: str, variant: str, batch: int, device: str, precision: str, channels_last: bool, warmup: int,
             repeats: int, rows: int = 12) -> str:
     """Where one variant's step spends its time: torch.profiler's operators by self time over ``repeats`` steps."""
-    step, torch_device = prepare(model_name, variant, batch, device, bf16, channels_last)
+    step, torch_device = prepare(model_name, variant, batch, device, precision, channels_last)
     for _ in range(warmup):
         step()
     activities = [torch.profiler.ProfilerActivity.CPU] + ([torch.profiler.ProfilerActivity.CUDA] if torch_device.type == "cuda" else [])
@@ -129,25 +132,21 @@ def main() -> None:
 
 def run(args: argparse.Namespace) -> None:
     """Measure every model × precision × variant of ``args``; print the table and write the JSON."""
+    options = (args.batch, args.device, args.precision[0], args.channels_last, args.warmup, args.repeats)
     if args.profile:
-        precision = args.precision[0]
-        print(profile(*args.profile, args.batch, args.device, precision == "bf16", args.channels_last or precision == "bf16",
-                      args.warmup, args.repeats))
+        print(profile(*args.profile, *options))
         return
     if args.one:
-        precision = args.precision[0]
-        print(json.dumps(measure(*args.one, args.batch, args.device, precision == "bf16", args.channels_last or precision == "bf16",
-                                 args.warmup, args.repeats)))
+        print(json.dumps(measure(*args.one, *options)))
         return
 
     rows = []
     variants = ["baseline"] + [v for v in args.variants if v != "baseline"]
     for precision in args.precision:
-        bf16 = precision == "bf16"
         for model_name in args.models:
             for variant in variants:
                 if resolve_device(args.device).type == "cuda":
-                    result = measure(model_name, variant, args.batch, args.device, bf16, args.channels_last or bf16, args.warmup,
+                    result = measure(model_name, variant, args.batch, args.device, precision, args.channels_last, args.warmup,
                                      args.repeats)
                 else:
                     command = [sys.executable, __file__, "--one", model_name, variant, "--batch", str(args.batch), "--device",

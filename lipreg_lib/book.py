@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .results import upgrade_table
 
+
 def quick_mode() -> bool:
     """Quick (CPU build) unless ``LIPREG_FULL=1``; a chapter's first cell may override it."""
     return os.environ.get("LIPREG_FULL", "0") != "1"

@@ -144,15 +144,15 @@ def cost_rows(benchmarks: Iterable[Mapping]) -> list[dict]:
     bound of :data:`COST_BOUND` × (for the defences it covers; ``None`` for the others)."""
     rows = []
     for record in benchmarks:
-        where = record["provenance"]["device"]
+        where, settings = record["provenance"]["device"], record["settings"]
+        autotuned = settings.get("cudnn_benchmark", True) if "cuda" in settings["device"] else None
         for row in record["rows"]:
             variant = row.get("id") or _COST_IDS[row["variant"]]
             if variant == "baseline":
                 continue
             bounded = variant in COST_BOUNDED
             rows.append({"device": where, "model": row["model"], "precision": row.get("precision", "fp32"),
-                         "batch": record["settings"]["batch"], "cudnn_benchmark": record["settings"].get("cudnn_benchmark", True) if "cuda" in record["settings"]["device"] else None,
-                         "defence": row["variant"], "id": variant,
+                         "batch": settings["batch"], "cudnn_benchmark": autotuned, "defence": row["variant"], "id": variant,
                          "ms_per_step": 1000 * row["seconds"], "time_ratio": row["time_ratio"],
                          "within_paper_bound": row["time_ratio"] <= COST_BOUND if bounded else None})
     return rows

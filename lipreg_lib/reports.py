@@ -1,5 +1,6 @@
-"""Run-level evaluation, above training and the metrics: ``eval.json`` beside a run: per attack, per-image distances, their summary, and the clean metrics
-and stability statistics of the same images; errors at fixed budgets on their own image counts.
+"""Run-level evaluation, above training and the metrics: ``eval.json`` beside a run holds, per attack,
+per-image distances, their summary, and the clean metrics and stability statistics of the same
+images; errors at fixed budgets on their own image counts.
 
 Every stored number says what it was computed on (``n`` images: the first ``n`` of the run's test
 split, the attack's settings, provenance), and :func:`entry_matches` tells a caller whether a stored
@@ -75,7 +76,8 @@ def evaluate_run(run_dir: Path | str, attack: str = "pgd-l2", n: int | None = No
     started = time.perf_counter()
     result = run_attack(model, test, attack, steps=steps, batch_size=batch_size, progress=progress)
     seconds = time.perf_counter() - started
-    entry = {"attack": result.attack, **summary(result.distances), "settings": result.settings, "requested_n": n, "images": f"the first {len(test)} of the run's test split", "seconds": seconds,
+    entry = {"attack": result.attack, **summary(result.distances), "settings": result.settings, "requested_n": n,
+             "images": f"the first {len(test)} of the run's test split", "seconds": seconds,
              "distances": [d if math.isfinite(d) else None for d in result.distances.tolist()],
              "clean": {**clean_metrics(model, test), "n": len(test)}, "stability": {**stability_statistics(model, test), "n": len(test)},
              "provenance": provenance(torch_device)}

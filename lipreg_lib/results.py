@@ -1,8 +1,9 @@
 """The files lipreg writes, their fields and units, and the one place that reads results tables back.
 
-**Units, one convention.** Errors and shares are percentages (0–100); distances are Euclidean norms
-in pixel space (pixels in [0, 1]); times are seconds; an attack that found nothing has distance
-``inf``, stored as ``null`` in JSON. Accuracies appear only in a run's training history, as fractions.
+**Units.** Errors are percentages (0–100); distances are Euclidean norms in pixel space (pixels in
+[0, 1]); times are seconds; an attack that found nothing has distance ``inf``, stored as ``null`` in
+JSON. Fractions (0–1) appear in two places only: the accuracies of a run's training history, and the
+masking check's ``failure_share``, stored beside the fraction threshold it is compared with.
 
 ``run.json`` (beside each checkpoint, written by ``train``): ``config`` (every :class:`TrainConfig`
 option), ``defence``, ``status`` (``"running"`` or ``"finished"``), ``dataset``
@@ -15,7 +16,7 @@ images of the run's test split), ``distances``, ``median_distance``, ``error_eps
 ``error_eps0.1`` (%, on those ``n``), ``not_found``, ``clean`` and ``stability`` (with their own
 ``n``), ``settings`` and ``provenance``; ``budgets[attack][ε]`` = ``{error (%), n, steps}`` (a
 fixed-budget attack, usually on the whole test split); ``masking[attack]`` = the gradient-masking
-check (``verdict``, ``failure_share`` (%), ``median_black_over_white``, ``n``, attack and steps).
+check (``verdict``, ``failure_share`` (a fraction), ``median_black_over_white``, ``n``, attack and steps).
 
 ``<grid>.csv`` and ``<grid>.json`` (written by ``sweep``): one row per run with the fields of
 :data:`TABLE_COLUMNS`; the JSON adds per-image ``distances``, each run's ``provenance`` (training and

@@ -45,6 +45,7 @@ from .runio import atomic_write, provenance, resolve_device, write_json
 from .train import RUN_JSON, TrainConfig, train
 from .validation import LipregError, check_choice, check_positive, check_positive_int, check_writable_folder
 
+
 def load_grid(path: Path | str) -> dict:
     """Read and check a grid file; errors name the file and the problem."""
     path = Path(path)

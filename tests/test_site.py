@@ -25,10 +25,7 @@ def report(tmp_path_factory):
     results = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=browser_check.CHROMIUM_ARGS)
-        context = browser.new_context()
-        phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
-        for each in (context, phone):
-            each.route("**/*", lambda route: route.continue_() if route.request.url.startswith(url) else route.abort())
+        context, phone = browser_check.offline_contexts(browser, url)
         for path in sorted((SITE / "book").glob("*.html")):
             page = context.new_page()
             relative = str(path.relative_to(SITE))

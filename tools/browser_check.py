@@ -68,6 +68,15 @@ def check_page(page, url: str, relative: str, html: str) -> dict:
     return result
 
 
+def offline_contexts(browser, url: str):
+    """``(desktop, phone)``: browser contexts 1280 and 390 px wide that reach only the site at ``url``."""
+    contexts = (browser.new_context(viewport={"width": 1280, "height": 900}),
+                browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True))
+    for context in contexts:
+        context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(url) else route.abort())
+    return contexts
+
+
 def phone_overflow(context, url: str, relative: str, screenshot: Path | None = None) -> int:
     """How many pixels the page scrolls sideways in ``context`` (a phone-sized viewport); 0 is right."""
     page = context.new_page()
@@ -93,10 +102,7 @@ def main() -> int:
     results = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(url) else route.abort())
-        phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
-        phone.route("**/*", lambda route: route.continue_() if route.request.url.startswith(url) else route.abort())
+        context, phone = offline_contexts(browser, url)
         for relative in pages:
             shot = None
             if args.screenshots and relative in args.shoot:

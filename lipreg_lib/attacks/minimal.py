@@ -39,6 +39,8 @@ def minimal_distance_batch(
     check_images(x, y)
     check_positive_int("budgets_per_round", budgets_per_round)
     check_positive("initial_eps", initial_eps)
+    check_positive("rtol", rtol)
+    check_positive_int("iterations", iterations)
     max_eps = x[0].numel() ** 0.5 if max_eps is None else check_positive("max_eps", max_eps)
     n, k = x.shape[0], budgets_per_round
     distances = torch.full((n,), float("inf"), device=x.device, dtype=torch.float64)
@@ -90,17 +92,12 @@ def minimal_distance(
     progress: bool = False, budgets_per_round: int | None = None, **options,
 ) -> AttackResult:
     """:func:`minimal_distance_batch` over a whole split through the attack driver (eval mode, batches,
-    re-check); see it for ``options``. ``budgets_per_round`` defaults to :data:`GPU_BUDGETS_PER_ROUND`
-    on a GPU (≈ 1.9× the images per second of bisection on an H200, medians within 1 %) and to 1,
-    bisection, on a CPU."""
+    re-check); see it for ``options``, which it checks before attacking the first batch.
+    ``budgets_per_round`` defaults to :data:`GPU_BUDGETS_PER_ROUND` on a GPU (≈ 1.9× the images per
+    second of bisection on an H200, medians within 1 %) and to 1, bisection, on a CPU."""
     if budgets_per_round is None:
         budgets_per_round = GPU_BUDGETS_PER_ROUND if split.x.device.type == "cuda" else 1
     options["budgets_per_round"] = budgets_per_round
-    for key in ("initial_eps", "rtol", "max_eps"):
-        if options.get(key) is not None:
-            check_positive(key, options[key])
-    if "iterations" in options:
-        check_positive_int("iterations", options["iterations"])
     settings = {"rule": attack.rule, "loss": attack.loss, "steps": attack.steps, "step_size": attack.step_size,
                 "schedule": attack.schedule, "random_start": attack.random_start,
                 "search": "bisection" if budgets_per_round == 1 else f"{budgets_per_round}-ary", **options}

@@ -88,7 +88,7 @@ class GradientNormPenalty:
 
 @dataclass(frozen=True)
 class FiniteDifferencePenalty:
-    """Finite-difference gradient regularisation (Finlay & Oberman 2019, Finlay & Oberman 2019, arXiv 1905.11468).
+    """Finite-difference gradient regularisation (Finlay & Oberman 2019, arXiv 1905.11468).
 
     With ``v_i = g_i/‖g_i‖₂`` held fixed (no second-order graph), the directional derivative
     ``d_i ≈ ‖g_i‖₂`` is ``(ℓ(x_i + h v_i) − ℓ(x_i)) / h`` (``"forward"``) or
