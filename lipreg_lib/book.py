@@ -4,15 +4,108 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
+from .data import Split
 from .results import upgrade_table
+from .train import TrainConfig
+from .train.recipes import with_recipe
+from .validation import LipregError, check_choice
 
 
 def quick_mode() -> bool:
     """Quick (CPU build) unless ``LIPREG_FULL=1``; a chapter's first cell may override it."""
     return os.environ.get("LIPREG_FULL", "0") != "1"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a chapter trains and attacks in one mode: ``training`` (the options of a
+    :class:`TrainConfig`: network, recipe, epochs, the budget ε of adversarial training and tulip, λ),
+    how many test images the attacks search (``None``: all) with how many PGD steps (``None``: the
+    attack's default), and the committed grid whose protocol full mode repeats (``grid``)."""
+
+    quick: bool
+    dataset: str
+    training: dict
+    attack_images: int | None
+    attack_steps: int | None = None
+    grid: str | None = None
+
+    @property
+    def train_eps(self) -> float:
+        return self.train_config().eps
+
+    def train_config(self, **options) -> TrainConfig:
+        """A :class:`TrainConfig` of these settings; ``options`` (defence, λ, ε, …) override them."""
+        return TrainConfig(**with_recipe({**self.training, "dataset": self.dataset, **options}))
+
+    def attacked(self, split: Split) -> Split:
+        """The first ``attack_images`` images of ``split`` (all of them when ``None``)."""
+        return split if self.attack_images is None else Split(split.x[: self.attack_images], split.y[: self.attack_images])
+
+    def describe(self) -> str:
+        """One line: data, network, recipe, epochs, ε, attacked images."""
+        config = self.train_config()
+        width = f" (width {config.width})" if config.width else ""
+        recipe = f", '{self.training['recipe']}' recipe" if "recipe" in self.training else ""
+        images = "all test images" if self.attack_images is None else f"the first {self.attack_images} test images"
+        return (f"{self.dataset}, {config.model}{width}{recipe}, {config.epochs} epoch{'s' * (config.epochs != 1)}, "
+                f"training ε = {config.eps:g}, attacks on {images}")
+
+
+QUICK_SETTINGS = Settings(True, "digits", {"model": "small-cnn", "epochs": 5, "eps": 0.3}, attack_images=None)
+FULL_GRIDS = {"mnist": "mnist", "fashion-mnist": "fashion-mnist", "cifar10": "cifar10-fast"}
+FULL_ATTACK_IMAGES = {"mnist": 1000, "fashion-mnist": 1000, "cifar10": 500}
+
+
+def settings(quick: bool | None = None, dataset: str | None = None) -> Settings:
+    """The one switch every chapter reads. Quick (the default, the site's build): the embedded digits.
+    Full (``LIPREG_FULL=1`` or ``quick=False``): ``dataset``, else ``LIPREG_DATASET``, else MNIST, trained
+    with the protocol of its committed grid (``FULL_GRIDS``: the base options and attack steps recorded
+    in ``data/results/<grid>.json``), so live curves and committed ones compare like with like."""
+    if quick_mode() if quick is None else quick:
+        return QUICK_SETTINGS
+    name = check_choice("LIPREG_DATASET", dataset or os.environ.get("LIPREG_DATASET") or "mnist", FULL_GRIDS)
+    committed = load_results(FULL_GRIDS[name])
+    if committed is None:
+        raise LipregError(f"full mode on {name!r} needs {FULL_GRIDS[name]}.json in {results_dir()}")
+    training = {k: v for k, v in committed["grid"]["base"].items() if k != "dataset"}
+    return Settings(False, name, training, FULL_ATTACK_IMAGES[name], committed["evaluation"]["steps"], FULL_GRIDS[name])
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
+def mode_note(chapter: str, trains: bool = True):
+    """The first lines of a chapter: what quick and full mode run here, and how long each took where it
+    was timed (``data/results/chapter_times.json``, written by ``tools/time_chapters.py``)."""
+    from IPython.display import Markdown
+
+    record = load_results("chapter_times") or {"times": []}
+    times = [t for t in record["times"] if t["chapter"] == chapter]
+
+    def timed(mode: str) -> str:
+        found = [f"{_minutes(t['seconds'])} on {t['device']}" + (" shared with other jobs" if t.get("load_average", 0) > t.get("cpu_count", 1) else "")
+                 for t in times if t["mode"] == mode]
+        return "; ".join(found) or "not timed yet"
+
+    current = settings()
+    shown = "quick" if current.quick else f"full ({current.dataset})"
+    if not trains:
+        return Markdown(f"**Modes.** This chapter reads committed results and the embedded digits only: quick and full "
+                        f"mode run the same cells ({timed('quick')}). This copy runs in {shown} mode.")
+    rows = [("quick (default; the site)", QUICK_SETTINGS, "quick")]
+    rows += [(f"full: `LIPREG_FULL=1 LIPREG_DATASET={name}`", settings(False, name), name) for name in FULL_GRIDS]
+    lines = ["| mode | trains and attacks | time to run this chapter |", "|---|---|---|"]
+    lines += [f"| {label} | {mode.describe()} | {timed(key)} |" for label, mode, key in rows]
+    return Markdown(f"**Modes.** This copy runs in **{shown}** mode. Set the environment variables before the first "
+                    "cell (on Colab: `%env LIPREG_FULL=1`), or write `S = settings(quick=False, dataset=...)` below. "
+                    "Full mode repeats the protocol of the committed grid of its data set, so its curves compare "
+                    "with the committed ones.\n\n" + "\n".join(lines))
 
 
 def show(fig) -> None:
@@ -97,26 +190,38 @@ def defences_slider(errors: dict, epsilons, title: str):
     return fig
 
 
-def gallery_figure(clean, frames, true_label: int, title: str):
-    """Clean image | perturbation (amplified: ``0.5 + δ/(2 max|δ|)``, grey = unchanged) | adversarial
-    image, with a slider over the budgets of ``frames`` = ``[(ε, adversarial (C,H,W), predicted label)]``.
-    The prediction is written in each slider step's title; one or three channels."""
+def _picture(image):
+    """A (C, H, W) image in [0, 1] as a plotly trace: grey levels for one channel, RGB for three."""
     import plotly.graph_objects as go
+
+    image = image.detach().cpu().float().clamp(0, 1)
+    if image.shape[0] == 1:
+        return go.Heatmap(z=image[0].flip(0).numpy(), colorscale="gray_r", zmin=0, zmax=1, showscale=False)
+    return go.Image(z=(255 * image.permute(1, 2, 0)).round().byte().numpy())
+
+
+def amplified(delta):
+    """A perturbation made visible: ``0.5 + δ / (2 max|δ|)`` (grey = unchanged pixel)."""
+    return 0.5 + delta / (2 * (float(delta.abs().max()) or 1.0))
+
+
+def _square_panels(fig, panels: int) -> None:
+    for n in ["" if k == 1 else str(k) for k in range(1, panels + 1)]:
+        fig.layout[f"xaxis{n}"].update(visible=False)
+        fig.layout[f"yaxis{n}"].update(visible=False, scaleanchor=f"x{n}")
+
+
+def gallery_figure(clean, frames, true_label: int, title: str):
+    """Clean image | perturbation (:func:`amplified`) | adversarial image, with a slider over the budgets
+    of ``frames`` = ``[(ε, adversarial (C,H,W), predicted label)]``. The prediction is written in each
+    slider step's title; one or three channels."""
     from plotly.subplots import make_subplots
 
-    def picture(image):
-        image = image.detach().cpu().float().clamp(0, 1)
-        if image.shape[0] == 1:
-            return go.Heatmap(z=image[0].flip(0).numpy(), colorscale="gray_r", zmin=0, zmax=1, showscale=False)
-        return go.Image(z=(255 * image.permute(1, 2, 0)).round().byte().numpy())
-
     fig = make_subplots(rows=1, cols=3, subplot_titles=("clean", "perturbation (amplified)", "adversarial"))
-    fig.add_trace(picture(clean), row=1, col=1)
+    fig.add_trace(_picture(clean), row=1, col=1)
     for k, (eps, adversarial, _) in enumerate(frames):
-        delta = adversarial - clean
-        scale = float(delta.abs().max()) or 1.0
-        for col, image in ((2, 0.5 + delta / (2 * scale)), (3, adversarial)):
-            trace = picture(image)
+        for col, image in ((2, amplified(adversarial - clean)), (3, adversarial)):
+            trace = _picture(image)
             trace.visible = k == 0
             fig.add_trace(trace, row=1, col=col)
     titles = [f"{title}: ε = {eps:g}, ‖δ‖₂ = {float((adv - clean).norm()):.2f} → predicted {label} (true {true_label})"
@@ -126,8 +231,40 @@ def gallery_figure(clean, frames, true_label: int, title: str):
              for k, ((eps, _, _), text) in enumerate(zip(frames, titles))]
     fig.update_layout(sliders=[dict(active=0, steps=steps, currentvalue={"prefix": "ε = "}, pad={"t": 30})],
                       title=dict(text=titles[0]), height=420)
-    for axis in ("xaxis", "yaxis", "xaxis2", "yaxis2", "xaxis3", "yaxis3"):
-        fig.layout[axis].update(visible=False)
-    for n in ("", "2", "3"):
-        fig.layout[f"yaxis{n}"].update(scaleanchor=f"x{n}")
+    _square_panels(fig, 3)
+    return fig
+
+
+def attack_gallery_figure(record: dict, title: str):
+    """One row per attack of a stored gallery (:mod:`lipreg_lib.evaluate.gallery`): clean image |
+    amplified perturbation | adversarial image, the row titled with the attack, ‖δ‖₂ and the
+    prediction; a slider over the stored images."""
+    from plotly.subplots import make_subplots
+
+    from .evaluate.gallery import gallery_images
+
+    examples, attacks, classes = gallery_images(record), record["attacks"], record["classes"]
+    fig = make_subplots(rows=len(attacks), cols=3, vertical_spacing=0.08, horizontal_spacing=0.03,
+                        subplot_titles=[f"{name}: {part}" for name in attacks for part in ("clean", "perturbation", "adversarial")])
+    for k, (clean, _, adversarial) in enumerate(examples):
+        for row, name in enumerate(attacks, start=1):
+            image, _, _ = adversarial[name]
+            for col, picture in enumerate((clean, amplified(image - clean), image), start=1):
+                trace = _picture(picture)
+                trace.visible = k == 0
+                fig.add_trace(trace, row=row, col=col)
+    per_image = 3 * len(attacks)
+
+    def row_titles(clean, label, adversarial):
+        return {f"annotations[{3 * r + 2}].text": f"{name}: ‖δ‖₂ = {adversarial[name][2]:.3f} → {classes[adversarial[name][1]]}"
+                for r, name in enumerate(attacks)} | {f"annotations[{3 * r}].text": f"{name}: clean, {classes[label]}" for r, name in enumerate(attacks)}
+
+    steps = [dict(method="update", label=str(k + 1),
+                  args=[{"visible": [j // per_image == k for j in range(per_image * len(examples))]}, row_titles(*example)])
+             for k, example in enumerate(examples)]
+    fig.update_layout(sliders=[dict(active=0, steps=steps, currentvalue={"prefix": "image "}, pad={"t": 20})],
+                      title=title, height=260 * len(attacks) + 120, margin=dict(l=10, r=10))
+    fig.update_annotations(font_size=12)
+    fig.update_layout(row_titles(*examples[0]))
+    _square_panels(fig, per_image)
     return fig

@@ -1,6 +1,7 @@
 """Our results beside the paper's (arXiv 1810.00953, Tables 1 and 3): which Table 3 row a run corresponds to, whether the
 paper's ranking by median distance holds, and whether it holds by more than the seed-to-seed spread;
-which of Table 3's directions (each defence against the baseline, AT against none) our runs share."""
+which of Table 3's directions (each defence against the baseline, AT against none) our runs share; which
+defences to compare at comparable clean accuracy."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from math import sqrt
 from statistics import mean
 
 from .paper import COST_BOUND, COST_BOUNDED, RANKING, TABLE3
-from .results import run_errors
+from .results import by_label, run_errors
 
 #: Our model → the paper's model whose Table 3 values stand beside it. ``fast-cnn`` (the fast CPU protocol)
 #: is set beside ResNet-34, the model of the paper's headline Table 3 numbers (baseline 56.0 % error at
@@ -156,3 +157,29 @@ def cost_rows(benchmarks: Iterable[Mapping]) -> list[dict]:
                          "ms_per_step": 1000 * row["seconds"], "time_ratio": row["time_ratio"],
                          "within_paper_bound": row["time_ratio"] <= COST_BOUND if bounded else None})
     return rows
+
+
+def accuracy_robustness(runs: Iterable[Mapping]) -> dict[str, dict]:
+    """Per variant label (seeds averaged): ``test_error`` (% clean error), ``median_distance`` (median
+    minimal PGD-L2 distance) and ``seeds``: the two numbers a defence trades against each other."""
+    return {label: {"test_error": mean(r["test_error"] for r in group),
+                    "median_distance": mean(r["median_distance"] for r in group), "seeds": len(group)}
+            for label, group in by_label(runs).items()}
+
+
+def comparable_accuracy(points: Mapping[str, Mapping], tolerance: float, reference: str = "baseline") -> list[str]:
+    """Labels whose clean error is at most ``tolerance`` percentage points above ``reference``'s, the
+    most robust (largest median distance) first: the defences one may rank by robustness alone."""
+    limit = points[reference]["test_error"] + tolerance
+    return sorted((label for label, p in points.items() if p["test_error"] <= limit), key=lambda label: -points[label]["median_distance"])
+
+
+def pareto_front(points: Mapping[str, Mapping]) -> list[str]:
+    """Labels no other variant dominates (at most its clean error and at least its median distance, one
+    of them strictly), in order of clean error: the accuracy–robustness trade-offs worth choosing between."""
+    def dominates(a: Mapping, b: Mapping) -> bool:
+        return (a["test_error"] <= b["test_error"] and a["median_distance"] >= b["median_distance"]
+                and (a["test_error"] < b["test_error"] or a["median_distance"] > b["median_distance"]))
+
+    front = [label for label, p in points.items() if not any(dominates(q, p) for other, q in points.items() if other != label)]
+    return sorted(front, key=lambda label: points[label]["test_error"])

@@ -24,8 +24,9 @@ def test_notebook_is_stripped_and_imports_the_library(path):
     if path.stem != "intro":
         assert "from lipreg_lib" in source
         assert "fig.show()" not in source, "use lipreg_lib.book.show: fig.show() vanishes from the static site"
-        if "QUICK" in source:  # one switch, read in one place, and used wherever it is set
-            assert "QUICK = quick_mode()" in source and source.count("QUICK") > 2, "QUICK comes from lipreg_lib.book.quick_mode()"
+        assert "QUICK" not in source and "TrainConfig(" not in source or path.stem == "05_lipschitz_constants", \
+            "chapters train through settings().train_config(): the one quick/full switch"
+        assert f"mode_note({path.stem!r}" in "".join(code[1]["source"]), "the cell after the install cell states the modes"
 
 
 def test_the_quick_full_switch_is_one_environment_variable(monkeypatch):
@@ -35,6 +36,63 @@ def test_the_quick_full_switch_is_one_environment_variable(monkeypatch):
     assert quick_mode()
     monkeypatch.setenv("LIPREG_FULL", "1")
     assert not quick_mode()
+
+
+def test_full_mode_repeats_the_committed_grid_of_its_data_set(monkeypatch):
+    from lipreg_lib.book import QUICK_SETTINGS, load_results, settings
+    from lipreg_lib.validation import LipregError
+
+    monkeypatch.setenv("LIPREG_FULL", "1")
+    monkeypatch.setenv("LIPREG_DATASET", "fashion-mnist")
+    full = settings()
+    base = load_results("fashion-mnist")["grid"]["base"]
+    config = full.train_config(defence="at-l2")
+    assert (config.dataset, config.model, config.width, config.epochs, config.eps) == \
+        ("fashion-mnist", base["model"], base["width"], base["epochs"], base["eps"]) and config.defence == "at-l2"
+    cifar = settings(dataset="cifar10").train_config()
+    assert (cifar.model, cifar.batch_size, cifar.schedule, cifar.epochs) == ("fast-cnn", 256, "one-cycle", 4)  # the fast recipe
+    assert settings(quick=True) is QUICK_SETTINGS and QUICK_SETTINGS.train_config().dataset == "digits"
+    monkeypatch.setenv("LIPREG_DATASET", "svhn")
+    with pytest.raises(LipregError, match="'svhn'"):
+        settings()
+
+
+def test_the_mode_note_states_what_each_mode_runs_and_the_measured_times():
+    from lipreg_lib.book import FULL_GRIDS, load_results, mode_note, settings
+
+    note = mode_note("01_adversarial_examples").data
+    for name in FULL_GRIDS:
+        assert f"LIPREG_DATASET={name}" in note and settings(False, name).describe() in note
+    timed = [t for t in load_results("chapter_times")["times"] if t["chapter"] == "01_adversarial_examples" and t["mode"] == "quick"]
+    assert timed and all(t["device"] in note for t in timed)
+    assert "not timed yet" in mode_note("99_no_such_chapter").data
+
+
+def test_the_live_panel_trains_the_chosen_defence_and_overlays_it_on_the_reference(monkeypatch):
+    import torch
+
+    from lipreg_lib.book import QUICK_SETTINGS
+    from lipreg_lib.data import load_dataset
+    from lipreg_lib import panel as panel_module
+    from lipreg_lib.panel import RetrainPanel
+
+    digits = load_dataset("digits")
+    settings = type(QUICK_SETTINGS)(True, "digits", {"model": "mlp", "epochs": 1, "eps": 0.3}, attack_images=40, attack_steps=5)
+    grid = torch.linspace(0, 2, 11)
+    reference = {"reference": torch.full((11,), 50.0)}
+    panel = RetrainPanel(settings, digits, grid, reference, "test")
+    trained = []
+    real_train = panel_module.train
+    monkeypatch.setattr(panel_module, "train", lambda config, **kw: trained.append(config) or real_train(config, **kw))
+    panel.defence.value, panel.eps.value, panel.lam.value = "tulip", 0.5, 3.0
+    panel.button.click()
+    (config,) = trained
+    assert (config.defence, config.eps, config.lam, config.model) == ("tulip", 0.5, 3.0, "mlp")
+    (run,) = panel.live
+    assert run.label == "live: tulip, ε = 0.5, λ = 3" and run.curve.shape == grid.shape and torch.all(run.curve[1:] >= run.curve[:-1])
+    traces = panel.figure().data
+    assert [t.name for t in traces][0] == "reference" and len(traces) == 2 and list(traces[1].y) == run.curve.tolist()
+    assert "clean error" in panel.status.value
 
 
 def test_toc_lists_every_chapter_and_the_api_page():
@@ -131,3 +189,35 @@ def test_the_bibliography_has_every_key_the_chapters_cite():
     for path in [*NOTEBOOKS, *(ROOT / "book").glob("*.md")]:
         cited |= {k.strip() for group in re.findall(r"\{cite(?::t|:p)?\}`([^`]+)`", path.read_text()) for k in group.split(",")}
     assert cited and cited <= keys, cited - keys
+
+
+def test_a_stored_gallery_keeps_real_adversarial_examples_and_the_figure_shows_each_attack():
+    import torch
+
+    from lipreg_lib.attacks import run_attack
+    from lipreg_lib.book import attack_gallery_figure
+    from lipreg_lib.data import Split, load_dataset
+    from lipreg_lib.evaluate.gallery import gallery_images, gallery_record
+    from lipreg_lib.train import TrainConfig, train
+
+    digits = load_dataset("digits")
+    model = train(TrainConfig(model="mlp", epochs=2), dataset=digits, progress=False).model.eval()
+    test = Split(digits.test.x[:30], digits.test.y[:30])
+    record = json.loads(json.dumps(gallery_record(model, test, "digits", ["fgsm", "pgd-l2"], 3)))  # survives JSON
+    pgd = run_attack(model, test, "pgd-l2").distances
+    examples = gallery_images(record)
+    assert len(examples) == 3
+    for entry, (clean, label, adversarial) in zip(record["images"], examples):
+        assert torch.equal(clean, test.x[entry["index"]].float() / 255) and label == int(test.y[entry["index"]])
+        for name, (image, predicted, distance) in adversarial.items():
+            with torch.no_grad():
+                assert int(model(image[None]).argmax(1)) == predicted != label, name
+            assert abs(float((image - clean).norm()) - distance) < 1e-3 * max(distance, 1)
+        assert adversarial["pgd-l2"][2] == pytest.approx(float(pgd[entry["index"]]))
+    with pytest.raises(ValueError, match="n = 31"):
+        gallery_record(model, test, "digits", ["fgsm"], 31)
+    fig = attack_gallery_figure(record, "test")
+    assert len(fig.data) == 3 * 2 * 3 and len(fig.layout.sliders[0].steps) == 3
+    second = fig.layout.sliders[0].steps[1].args
+    assert [v for v in second[0]["visible"]] == [6 <= j < 12 for j in range(18)]
+    assert second[1]["annotations[5].text"] == f"pgd-l2: ‖δ‖₂ = {examples[1][2]['pgd-l2'][2]:.3f} → {examples[1][2]['pgd-l2'][1]}"

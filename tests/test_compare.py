@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lipreg_lib.compare import (cost_rows, describe_pair, ranking_pairs, seed_variance, table3_directions, table3_key,
+from lipreg_lib.compare import (accuracy_robustness, comparable_accuracy, cost_rows, describe_pair, ranking_pairs, seed_variance, table3_directions, table3_key,
                                 table3_rows)
 from lipreg_lib.defences import make_defence
 from lipreg_lib.paper import TABLE3
@@ -136,3 +136,17 @@ def test_every_committed_results_table_loads_in_the_current_schema():
         record = json.loads(path.read_text())
         if "runs" in record:
             assert all(0 <= run["test_error"] <= 100 for run in read_table(path)["runs"]), path
+
+
+def test_comparable_accuracy_ranks_only_defences_near_the_baselines_clean_error_and_the_front_drops_dominated_ones():
+    from lipreg_lib.compare import pareto_front
+
+    runs = [{"label": "baseline", "test_error": 10.0, "median_distance": 0.2}, {"label": "baseline", "test_error": 12.0, "median_distance": 0.4},
+            {"label": "penalty", "test_error": 11.5, "median_distance": 0.35},   # within 1 point of the baseline's mean 11.0
+            {"label": "AT", "test_error": 14.0, "median_distance": 0.9},          # robust, but 3 points worse
+            {"label": "worse", "test_error": 13.0, "median_distance": 0.25}]      # dominated by the penalty
+    points = accuracy_robustness(runs)
+    assert points["baseline"] == {"test_error": 11.0, "median_distance": pytest.approx(0.3), "seeds": 2}
+    assert comparable_accuracy(points, 1.0) == ["penalty", "baseline"]
+    assert comparable_accuracy(points, 3.0) == ["AT", "penalty", "baseline", "worse"]
+    assert pareto_front(points) == ["baseline", "penalty", "AT"]

@@ -179,6 +179,16 @@ def load_npz(path: Path | str, name: str | None = None, num_classes: int | None 
 
 
 DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10", "cifar100", "moons", "circles", "npz:PATH")
+CLASS_NAMES = {  # label -> name, where a label is not its own name
+    "cifar10": ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
+    "fashion-mnist": ("T-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot"),
+}
+
+
+def class_name(dataset: str, label: int) -> str:
+    """The name of class ``label`` of ``dataset`` (the digit itself for the digit data sets)."""
+    names = CLASS_NAMES.get(dataset)
+    return names[label] if names else str(label)
 
 
 def load_dataset(name: str, data_dir: Path | str | None = None, cache_dir: Path | str | None = None) -> Dataset:

@@ -1,0 +1,87 @@
+"""The book's live panel: retrain a model with the reader's defence, ε and λ and draw its error curve
+over reference curves (the committed ones in full mode, the chapter's own in quick mode).
+
+The curve is the paper's robustness measure, ``E(ε) = P[d(x) ≤ ε]`` over minimal PGD-L2 distances
+(arXiv 1810.00953, §5); widgets need a live kernel (Colab): on a static page they render but do not act.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .attacks import run_attack
+from .book import Settings, show
+from .data import Dataset
+from .evaluate.curves import error_curve, median_distance
+from .train import train
+
+PANEL_DEFENCES = {"baseline": "baseline", "AT-FGSM": "at-fgsm", "AT-L2": "at-l2", "Lipschitz penalty": "lip",
+                  "gradient norm": "gradnorm", "tulip": "tulip"}
+
+
+@dataclass(frozen=True)
+class LiveCurve:
+    """One retrained model: its label, % error on the panel's ε grid, median distance, % clean error."""
+
+    label: str
+    curve: torch.Tensor
+    median: float
+    clean_error: float
+
+
+def live_curve(settings: Settings, dataset: Dataset, grid: torch.Tensor, defence: str, eps: float, lam: float) -> LiveCurve:
+    """Train ``settings``' network with ``defence`` (a key of :data:`PANEL_DEFENCES`) at ``eps`` and
+    ``lam``, attack the settings' test images with minimal-distance PGD-L2, and return its curve."""
+    config = settings.train_config(defence=PANEL_DEFENCES[defence], eps=eps, lam=lam)
+    model = train(config, dataset=dataset, progress=False).model
+    distances = run_attack(model, settings.attacked(dataset.test), "pgd-l2", steps=settings.attack_steps).distances
+    curve = 100 * error_curve(distances, grid)
+    return LiveCurve(f"live: {defence}, ε = {eps:g}, λ = {lam:g}", curve, median_distance(distances), float(curve[0]))
+
+
+def overlay_figure(grid: torch.Tensor, reference: dict[str, torch.Tensor], live: list[LiveCurve], title: str):
+    """The reference curves (dotted) with every live curve (solid) on one set of axes."""
+    import plotly.graph_objects as go
+
+    x = grid.tolist()
+    fig = go.Figure([go.Scatter(x=x, y=curve.tolist(), name=label, line=dict(dash="dot", width=1.5)) for label, curve in reference.items()])
+    for run in live:
+        fig.add_trace(go.Scatter(x=x, y=run.curve.tolist(), name=f"{run.label} (median {run.median:.2f})", line=dict(width=3)))
+    fig.update_layout(title=title, xaxis_title="ε", yaxis_title="% error (PGD-L2)", yaxis_range=[0, 100], height=460,
+                      legend=dict(orientation="h", y=-0.25))
+    return fig
+
+
+class RetrainPanel:
+    """Defence menu, ε and λ sliders and a *train* button; each click trains one model
+    (:func:`live_curve`) and redraws :meth:`figure` below the controls."""
+
+    def __init__(self, settings: Settings, dataset: Dataset, grid: torch.Tensor, reference: dict[str, torch.Tensor], title: str):
+        import ipywidgets as widgets
+
+        self.settings, self.dataset, self.grid, self.reference, self.title = settings, dataset, grid, reference, title
+        self.live: list[LiveCurve] = []
+        self.defence = widgets.Dropdown(options=list(PANEL_DEFENCES), value="AT-L2", description="defence")
+        self.eps = widgets.FloatSlider(value=settings.train_eps, min=0.0, max=1.0, step=0.05, description="training ε")
+        self.lam = widgets.FloatLogSlider(value=settings.train_config().lam, base=10, min=-2, max=2, description="λ")
+        self.button = widgets.Button(description="train and overlay", button_style="primary")
+        self.status = widgets.HTML("Needs a live kernel (Colab or Jupyter): on the static page the controls do not act.")
+        self.output = widgets.Output()
+        self.button.on_click(self.retrain)
+        self.widget = widgets.VBox([widgets.HBox([self.defence, self.button]), self.eps, self.lam, self.status, self.output])
+
+    def retrain(self, _button=None) -> LiveCurve:
+        """Train the chosen model, add its curve and redraw; returns the new curve."""
+        self.status.value = f"training {self.defence.value} (ε = {self.eps.value:g}, λ = {self.lam.value:.3g}) …"
+        run = live_curve(self.settings, self.dataset, self.grid, self.defence.value, self.eps.value, self.lam.value)
+        self.live.append(run)
+        self.status.value = f"{run.label}: clean error {run.clean_error:.1f} %, median distance {run.median:.3f}"
+        self.output.clear_output(wait=True)
+        with self.output:
+            show(self.figure())
+        return run
+
+    def figure(self):
+        return overlay_figure(self.grid, self.reference, self.live, self.title)
