@@ -113,7 +113,7 @@ def show(fig) -> None:
     the page's local ``plotly.min.js`` (the static site: a plain ``fig.show()`` is silently dropped)."""
     from IPython.display import display
 
-    fig.update_layout(template="plotly_white", margin=dict(l=60, r=20, t=50, b=50))
+    fig.update_layout(template="plotly_white", margin={**dict(l=60, r=20, t=50, b=50), **fig.layout.margin.to_plotly_json()})  # a figure's own margins win
     html = fig.to_html(full_html=False, include_plotlyjs=False, include_mathjax=False)
     display({"application/vnd.plotly.v1+json": fig.to_plotly_json(), "text/html": html}, raw=True)
 
@@ -263,7 +263,7 @@ def attack_gallery_figure(record: dict, title: str):
                   args=[{"visible": [j // per_image == k for j in range(per_image * len(examples))]}, row_titles(*example)])
              for k, example in enumerate(examples)]
     fig.update_layout(sliders=[dict(active=0, steps=steps, currentvalue={"prefix": "image "}, pad={"t": 20})],
-                      title=title, height=260 * len(attacks) + 120, margin=dict(l=10, r=10))
+                      title=dict(text=title, font_size=14), height=260 * len(attacks) + 140, margin=dict(l=10, r=10, t=100))
     fig.update_annotations(font_size=12)
     fig.update_layout(row_titles(*examples[0]))
     _square_panels(fig, per_image)

@@ -63,14 +63,19 @@ class RetrainPanel:
 
         self.settings, self.dataset, self.grid, self.reference, self.title = settings, dataset, grid, reference, title
         self.live: list[LiveCurve] = []
-        self.defence = widgets.Dropdown(options=list(PANEL_DEFENCES), value="AT-L2", description="defence")
-        self.eps = widgets.FloatSlider(value=settings.train_eps, min=0.0, max=1.0, step=0.05, description="training ε")
-        self.lam = widgets.FloatLogSlider(value=settings.train_config().lam, base=10, min=-2, max=2, description="λ")
+        # labels are HTML widgets beside the controls: the static page's widget manager would typeset a
+        # ``description`` with the MathJax 2 API, which the book (MathJax 3) does not have
+        self.defence = widgets.Dropdown(options=list(PANEL_DEFENCES), value="AT-L2")
+        self.eps = widgets.FloatSlider(value=settings.train_eps, min=0.0, max=1.0, step=0.05)
+        self.lam = widgets.FloatLogSlider(value=settings.train_config().lam, base=10, min=-2, max=2)
         self.button = widgets.Button(description="train and overlay", button_style="primary")
         self.status = widgets.HTML("Needs a live kernel (Colab or Jupyter): on the static page the controls do not act.")
         self.output = widgets.Output()
         self.button.on_click(self.retrain)
-        self.widget = widgets.VBox([widgets.HBox([self.defence, self.button]), self.eps, self.lam, self.status, self.output])
+        # the Output joins the panel at the first click: the static page's widget manager cannot render one
+        self.widget = widgets.VBox([widgets.HBox([widgets.HTML("defence"), self.defence, self.button]),
+                                    widgets.HBox([widgets.HTML("training ε"), self.eps]), widgets.HBox([widgets.HTML("λ"), self.lam]),
+                                    self.status])
 
     def retrain(self, _button=None) -> LiveCurve:
         """Train the chosen model, add its curve and redraw; returns the new curve."""
@@ -78,6 +83,8 @@ class RetrainPanel:
         run = live_curve(self.settings, self.dataset, self.grid, self.defence.value, self.eps.value, self.lam.value)
         self.live.append(run)
         self.status.value = f"{run.label}: clean error {run.clean_error:.1f} %, median distance {run.median:.3f}"
+        if self.output not in self.widget.children:
+            self.widget.children += (self.output,)
         self.output.clear_output(wait=True)
         with self.output:
             show(self.figure())

@@ -81,6 +81,8 @@ def test_the_live_panel_trains_the_chosen_defence_and_overlays_it_on_the_referen
     grid = torch.linspace(0, 2, 11)
     reference = {"reference": torch.full((11,), 50.0)}
     panel = RetrainPanel(settings, digits, grid, reference, "test")
+    assert panel.output not in panel.widget.children   # no Output widget on the static page (its manager fails on one)
+    assert not any(w.description for w in (panel.defence, panel.eps, panel.lam))  # typeset with MathJax 2 there: console errors
     trained = []
     real_train = panel_module.train
     monkeypatch.setattr(panel_module, "train", lambda config, **kw: trained.append(config) or real_train(config, **kw))
@@ -92,7 +94,7 @@ def test_the_live_panel_trains_the_chosen_defence_and_overlays_it_on_the_referen
     assert run.label == "live: tulip, ε = 0.5, λ = 3" and run.curve.shape == grid.shape and torch.all(run.curve[1:] >= run.curve[:-1])
     traces = panel.figure().data
     assert [t.name for t in traces][0] == "reference" and len(traces) == 2 and list(traces[1].y) == run.curve.tolist()
-    assert "clean error" in panel.status.value
+    assert "clean error" in panel.status.value and panel.widget.children[-1] is panel.output
 
 
 def test_toc_lists_every_chapter_and_the_api_page():
@@ -221,3 +223,14 @@ def test_a_stored_gallery_keeps_real_adversarial_examples_and_the_figure_shows_e
     second = fig.layout.sliders[0].steps[1].args
     assert [v for v in second[0]["visible"]] == [6 <= j < 12 for j in range(18)]
     assert second[1]["annotations[5].text"] == f"pgd-l2: ‖δ‖₂ = {examples[1][2]['pgd-l2'][2]:.3f} → {examples[1][2]['pgd-l2'][1]}"
+
+
+def test_show_keeps_a_figures_own_margins_and_fills_in_the_rest(capsys):
+    import plotly.graph_objects as go
+
+    from lipreg_lib.book import show
+
+    fig = go.Figure()
+    fig.update_layout(margin=dict(t=120))   # room for a button menu above the plot
+    show(fig)
+    assert (fig.layout.margin.t, fig.layout.margin.l, fig.layout.margin.b) == (120, 60, 50)

@@ -58,6 +58,8 @@ def test_sliders_change_the_plotted_data(report):
             "book/08_experiments.html"} <= set(moved)  # the gallery, the ascent, the λ/ε sliders, the defences at ε
     assert all(moved.values()), moved
     assert report["book/06_lipschitz_regularisation.html"]["sliders"] >= 3
+    assert report["book/01_adversarial_examples.html"]["sliders"] >= 3   # the digits gallery, MNIST and CIFAR-10 galleries
+    assert report["book/09_beyond.html"]["buttons"] >= 1                 # the accuracy-robustness plane, one data set at a time
 
 
 def test_no_page_scrolls_sideways_on_a_phone(report):

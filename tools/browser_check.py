@@ -3,7 +3,7 @@
 For each page: no JavaScript console errors, no failed requests; every plotly div renders (an
 ``svg.main-svg`` inside it); math is typeset (``mjx-container``) where the page has math. On pages
 with plotly sliders, a real mouse click on a step of *every* slider must change what its figure shows
-(the visible traces or their values). At a phone's width (390 px) no page may scroll sideways.
+(the visible traces or their values), and so must a click on the last button of every button menu. At a phone's width (390 px) no page may scroll sideways.
 Screenshots of chosen pages go to ``--screenshots``. Non-loopback requests are aborted.
 
     python tools/browser_check.py _build/html --screenshots /tmp/shots
@@ -64,6 +64,16 @@ def check_page(page, url: str, relative: str, html: str) -> dict:
         page.wait_for_timeout(400)
         moved.append(before != div.evaluate(shown))
     result["sliders"] = len(moved)
+    menus = page.locator(".plotly-graph-div", has=page.locator(".updatemenu-button"))
+    for k in range(menus.count()):  # button menus (e.g. one data set at a time): the last button must change the figure
+        div = menus.nth(k)
+        div.scroll_into_view_if_needed()
+        shown = "d => JSON.stringify(d.data.map(t => [t.visible, t.y]))"
+        before = div.evaluate(shown)
+        div.locator(".updatemenu-button").last.click()
+        page.wait_for_timeout(400)
+        moved.append(before != div.evaluate(shown))
+    result["buttons"] = menus.count()
     result["slider_moved"] = all(moved) if moved else None
     return result
 
