@@ -36,6 +36,7 @@ class Settings:
 
     @property
     def train_eps(self) -> float:
+        """The budget ε of adversarial training and tulip in this mode."""
         return self.train_config().eps
 
     def train_config(self, **options) -> TrainConfig:
@@ -82,14 +83,15 @@ def _minutes(seconds: float) -> str:
 
 def mode_note(chapter: str, trains: bool = True):
     """The first lines of a chapter: what quick and full mode run here, and how long each took where it
-    was timed (``data/results/chapter_times.json``, written by ``tools/time_chapters.py``)."""
+    was timed (``data/results/chapter_times.json``, written by ``tools/time_chapters.py``); a time taken
+    while the load average exceeded the cores by more than one (the chapter's own threads) is marked shared."""
     from IPython.display import Markdown
 
     record = load_results("chapter_times") or {"times": []}
     times = [t for t in record["times"] if t["chapter"] == chapter]
 
     def timed(mode: str) -> str:
-        found = [f"{_minutes(t['seconds'])} on {t['device']}" + (" shared with other jobs" if t.get("load_average", 0) > t.get("cpu_count", 1) else "")
+        found = [f"{_minutes(t['seconds'])} on {t['device']}" + (" shared with other jobs" if t.get("load_average", 0) > t.get("cpu_count", 1) + 1 else "")
                  for t in times if t["mode"] == mode]
         return "; ".join(found) or "not timed yet"
 
@@ -103,7 +105,7 @@ def mode_note(chapter: str, trains: bool = True):
     lines = ["| mode | trains and attacks | time to run this chapter |", "|---|---|---|"]
     lines += [f"| {label} | {mode.describe()} | {timed(key)} |" for label, mode, key in rows]
     return Markdown(f"**Modes.** This copy runs in **{shown}** mode. Set the environment variables before the first "
-                    "cell (on Colab: `%env LIPREG_FULL=1`), or write `S = settings(quick=False, dataset=...)` below. "
+                    "cell (on Colab: a first cell `%env LIPREG_FULL=1`), or write `S = settings(quick=False, dataset=...)` below. "
                     "Full mode repeats the protocol of the committed grid of its data set, so its curves compare "
                     "with the committed ones.\n\n" + "\n".join(lines))
 

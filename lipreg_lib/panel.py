@@ -15,6 +15,7 @@ from .attacks import run_attack
 from .book import Settings, show
 from .data import Dataset
 from .evaluate.curves import error_curve, median_distance
+from .results import by_label, distances
 from .train import train
 
 PANEL_DEFENCES = {"baseline": "baseline", "AT-FGSM": "at-fgsm", "AT-L2": "at-l2", "Lipschitz penalty": "lip",
@@ -39,6 +40,12 @@ def live_curve(settings: Settings, dataset: Dataset, grid: torch.Tensor, defence
     distances = run_attack(model, settings.attacked(dataset.test), "pgd-l2", steps=settings.attack_steps).distances
     curve = 100 * error_curve(distances, grid)
     return LiveCurve(f"live: {defence}, ε = {eps:g}, λ = {lam:g}", curve, median_distance(distances), float(curve[0]))
+
+
+def committed_curves(results: dict, grid: torch.Tensor) -> dict[str, torch.Tensor]:
+    """``committed: <label>`` → % error on ``grid`` of seed 0 (the first run) of every variant of a
+    committed results table: the reference a full-mode panel draws its live curves over."""
+    return {f"committed: {label}": 100 * error_curve(distances(runs[0]), grid) for label, runs in by_label(results["runs"]).items()}
 
 
 def overlay_figure(grid: torch.Tensor, reference: dict[str, torch.Tensor], live: list[LiveCurve], title: str):
@@ -91,4 +98,5 @@ class RetrainPanel:
         return run
 
     def figure(self):
+        """The reference curves with every curve trained so far (:func:`overlay_figure`)."""
         return overlay_figure(self.grid, self.reference, self.live, self.title)

@@ -234,3 +234,24 @@ def test_show_keeps_a_figures_own_margins_and_fills_in_the_rest(capsys):
     fig.update_layout(margin=dict(t=120))   # room for a button menu above the plot
     show(fig)
     assert (fig.layout.margin.t, fig.layout.margin.l, fig.layout.margin.b) == (120, 60, 50)
+
+
+def test_a_full_mode_panel_draws_over_seed_0_of_every_committed_variant():
+    import torch
+
+    from lipreg_lib.book import load_results, settings
+    from lipreg_lib.evaluate.curves import error_curve
+    from lipreg_lib.panel import RetrainPanel, committed_curves
+    from lipreg_lib.results import distances
+
+    full = settings(quick=False, dataset="mnist")
+    committed = load_results(full.grid)
+    grid = torch.linspace(0, 2, 21)
+    reference = committed_curves(committed, grid)
+    labels = list(dict.fromkeys(r["label"] for r in committed["runs"]))
+    assert list(reference) == [f"committed: {label}" for label in labels]
+    first_at = next(r for r in committed["runs"] if r["label"] == "AT-L2")
+    assert torch.equal(reference["committed: AT-L2"], 100 * error_curve(distances(first_at), grid))
+    panel = RetrainPanel(full, None, grid, reference, "MNIST")   # the controls start at the grid's own ε and λ
+    assert (panel.eps.value, panel.lam.value) == (committed["grid"]["base"]["eps"], committed["grid"]["base"]["lam"])
+    assert [t.name for t in panel.figure().data] == list(reference)

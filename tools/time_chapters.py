@@ -49,6 +49,12 @@ def execute(path: Path, timeout: int) -> float:
     return time.perf_counter() - start
 
 
+def run_load(seconds: float) -> float:
+    """The load average over the window that best covers a run of ``seconds`` just finished (1, 5 or 15 min)."""
+    one, five, fifteen = os.getloadavg()
+    return fifteen if seconds >= 900 else five if seconds >= 300 else one
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("chapters", nargs="*", help="chapter name prefixes (default: all)")
@@ -69,14 +75,15 @@ def main(argv: list[str] | None = None) -> int:
         load = os.getloadavg()[0]
         try:
             seconds = execute(path, args.timeout)
-        except Exception as error:  # a chapter's cell raised: name it, go on with the others
+        except Exception as error:  # a chapter's cell raised: name it, show the end of its traceback, go on
             failed.append(path.stem)
-            print(f"{path.stem}: FAILED: {str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__}", flush=True)
+            print(f"{path.stem}: FAILED", flush=True)
+            print("\n".join(str(error).strip().splitlines()[-25:]) or type(error).__name__, file=sys.stderr, flush=True)
             continue
         print(f"{path.stem}: {seconds:.1f} s", flush=True)
         record = json.loads(args.out.read_text()) if args.out.exists() else {"times": []}
         entry = {"chapter": path.stem, "mode": mode, "device": device_name(device), "seconds": round(seconds, 1),
-                 "load_average": round(max(load, os.getloadavg()[0]), 2), "cpu_count": os.cpu_count(),
+                 "load_average": round(max(load, run_load(seconds)), 2), "cpu_count": os.cpu_count(),
                  "lipreg_lib": lipreg_lib.__file__, "provenance": provenance(device)}
         record["times"] = [t for t in record["times"] if (t["chapter"], t["mode"], t["device"]) != (path.stem, mode, entry["device"])]
         record["times"].append(entry)
