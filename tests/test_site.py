@@ -64,3 +64,14 @@ def test_sliders_change_the_plotted_data(report):
 
 def test_no_page_scrolls_sideways_on_a_phone(report):
     assert {page: r["phone_overflow_px"] for page, r in report.items() if r["phone_overflow_px"] > 1} == {}
+
+
+def test_each_chapter_opens_with_its_modes_as_a_rendered_table():
+    if not (SITE / "book").is_dir():
+        pytest.skip("build the book first: python tools/build_book.py")
+    for path in sorted((SITE / "book").glob("0*.html")):
+        html = path.read_text()
+        if path.stem[:2] in ("02", "05", "08"):   # the same cells in both modes: one sentence
+            assert "run the same cells" in html, path.name
+        else:   # Markdown printed by a cell must come out as HTML (nb_render_markdown_format), not as pipes
+            assert '<th class="head"><p>time to run this chapter</p></th>' in html and "|---|" not in html, path.name
