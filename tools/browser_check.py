@@ -3,7 +3,8 @@
 For each page: no JavaScript console errors, no failed requests; every plotly div renders (an
 ``svg.main-svg`` inside it); math is typeset (``mjx-container``) where the page has math. On pages
 with plotly sliders, a real mouse click on a step of *every* slider must change what its figure shows
-(the visible traces or their values), and so must a click on the last button of every button menu. At a phone's width (390 px) no page may scroll sideways.
+(the visible traces or their values), and so must a click on the last button of every button menu.
+At a phone's width (390 px) no page may scroll sideways.
 Screenshots of chosen pages go to ``--screenshots``. Non-loopback requests are aborted.
 
     python tools/browser_check.py _build/html --screenshots /tmp/shots
@@ -31,6 +32,18 @@ def serve(root: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
+SHOWN = "d => JSON.stringify(d.data.map(t => [t.visible, t.y, t.z === undefined ? null : t.z.length]))"  # what a figure draws
+
+
+def click_changes_figure(page, div, click) -> bool:
+    """Scroll the plotly ``div`` into view, ``click()`` a control of it, and say whether what it draws changed."""
+    div.scroll_into_view_if_needed()
+    before = div.evaluate(SHOWN)
+    click()
+    page.wait_for_timeout(400)
+    return before != div.evaluate(SHOWN)
+
+
 def check_page(page, url: str, relative: str, html: str) -> dict:
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -50,29 +63,22 @@ def check_page(page, url: str, relative: str, html: str) -> dict:
                              "new Set([...document.querySelectorAll('.plotly-graph-div')].filter(d => d.querySelector('svg.main-svg')).map(d => d.id)).size : 0")
     result = {"page": relative, "figures_expected": expected, "figures_rendered": rendered,
               "math": page.evaluate("document.querySelectorAll('mjx-container').length"), "errors": errors, "slider_moved": None}
-    figures = page.locator(".plotly-graph-div", has=page.locator(".slider-container"))
+    sliders = page.locator(".plotly-graph-div", has=page.locator(".slider-container"))
     moved = []
-    for k in range(figures.count()):
-        div = figures.nth(k)
-        div.scroll_into_view_if_needed()
-        shown = "d => JSON.stringify(d.data.map(t => [t.visible, t.y, t.z === undefined ? null : t.z.length]))"
-        before = div.evaluate(shown)
-        box = div.locator(".slider-rail-rect").bounding_box()
-        active, count = div.evaluate("d => [d.layout.sliders[0].active || 0, d.layout.sliders[0].steps.length]")
-        target = 0.1 if active >= count / 2 else 0.9  # a real click on a step away from the active one
-        page.mouse.click(box["x"] + box["width"] * target, box["y"] + box["height"] / 2)
-        page.wait_for_timeout(400)
-        moved.append(before != div.evaluate(shown))
-    result["sliders"] = len(moved)
+    for k in range(sliders.count()):
+        div = sliders.nth(k)
+
+        def click_away_from_active(div=div):  # a real click on a step away from the active one
+            box = div.locator(".slider-rail-rect").bounding_box()
+            active, count = div.evaluate("d => [d.layout.sliders[0].active || 0, d.layout.sliders[0].steps.length]")
+            page.mouse.click(box["x"] + box["width"] * (0.1 if active >= count / 2 else 0.9), box["y"] + box["height"] / 2)
+
+        moved.append(click_changes_figure(page, div, click_away_from_active))
+    result["sliders"] = sliders.count()
     menus = page.locator(".plotly-graph-div", has=page.locator(".updatemenu-button"))
     for k in range(menus.count()):  # button menus (e.g. one data set at a time): the last button must change the figure
         div = menus.nth(k)
-        div.scroll_into_view_if_needed()
-        shown = "d => JSON.stringify(d.data.map(t => [t.visible, t.y]))"
-        before = div.evaluate(shown)
-        div.locator(".updatemenu-button").last.click()
-        page.wait_for_timeout(400)
-        moved.append(before != div.evaluate(shown))
+        moved.append(click_changes_figure(page, div, div.locator(".updatemenu-button").last.click))
     result["buttons"] = menus.count()
     result["slider_moved"] = all(moved) if moved else None
     return result
