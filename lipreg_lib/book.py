@@ -45,7 +45,7 @@ class Settings:
 
     def attacked(self, split: Split) -> Split:
         """The first ``attack_images`` images of ``split`` (all of them when ``None``)."""
-        return split if self.attack_images is None else Split(split.x[: self.attack_images], split.y[: self.attack_images])
+        return split.head(self.attack_images)
 
     def describe(self) -> str:
         """One line: data, network, recipe, epochs, ε, attacked images."""
@@ -190,6 +190,21 @@ def defences_slider(errors: dict, epsilons, title: str):
     fig.update_layout(sliders=[dict(active=0, steps=steps, currentvalue={"prefix": "attack budget ε = "}, pad={"t": 60})],
                       title=title, yaxis_title="% error under PGD-L2", yaxis_range=[0, 105], height=480)
     return fig
+
+
+def group_buttons(fig, owner: list[int], titles: list[str], layouts: list[dict] | None = None) -> None:
+    """A row of buttons over ``fig``, one per group of traces (a data set): button ``k`` shows the traces
+    ``j`` with ``owner[j] == k``, hides the others and applies ``layouts[k]`` with them (plotly.js paths such
+    as ``{"xaxis.range": [0, 1]}``); the first group is shown to start with."""
+    if len(owner) != len(fig.data) or len(set(owner)) != len(titles):
+        raise ValueError(f"owner names {len(set(owner))} groups for {len(fig.data)} traces; expected {len(titles)} groups, one per trace")
+    layouts = layouts or [{} for _ in titles]
+    buttons = [dict(label=title, method="update", args=[{"visible": [o == k for o in owner]}, layouts[k]])
+               for k, title in enumerate(titles)]
+    for trace, o in zip(fig.data, owner):
+        trace.visible = o == 0
+    fig.update_layout(updatemenus=[dict(buttons=buttons, direction="right", type="buttons", x=0, y=1.02, xanchor="left", yanchor="bottom")],
+                      **{path.replace(".", "_"): value for path, value in layouts[0].items()})
 
 
 def _picture(image):

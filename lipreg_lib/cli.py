@@ -65,6 +65,30 @@ def _data_lipschitz(args: argparse.Namespace) -> int:
     return 0
 
 
+def _data_stability(args: argparse.Namespace) -> int:
+    import time
+
+    from .data import load_dataset
+    from .evaluate.curves import median_distance
+    from .lipschitz import nearest_other_label
+    from .runio import provenance, resolve_device, write_json
+
+    device = resolve_device(args.device)
+    data = load_dataset(args.dataset, args.data_dir)
+    if args.n is not None and args.n > len(data.test):
+        raise LipregError(f"--n {args.n} is more than the {len(data.test)} test images of {args.dataset}")
+    test, train = data.test.head(args.n).to(device), data.train.to(device)
+    started = time.perf_counter()
+    distances, nearest = nearest_other_label(test.x, test.y, train.x, train.y)
+    line = {"dataset": args.dataset, "n": len(test), "train_n": len(train), "median_distance": median_distance(distances),
+            "min_distance": distances.min().item(), "seconds": time.perf_counter() - started}
+    print(json.dumps(line))
+    if args.save:
+        write_json(args.save, {**line, "distances": [round(d, 6) for d in distances.tolist()], "nearest": nearest.tolist(),
+                               "provenance": provenance(device)})
+    return 0
+
+
 def _sweep(args: argparse.Namespace) -> int:
     from .sweep import run_sweep
 
@@ -163,6 +187,14 @@ def parser() -> argparse.ArgumentParser:
     lipschitz.add_argument("--dataset", default="digits", help="the training set to measure (default: digits)")
     lipschitz.add_argument("--save", type=Path, default=None, help="also write the result with provenance to this JSON file (default: none)")
     _common(lipschitz)
+
+    stability = commands.add_parser("data-stability", help="each test image's distance to the nearest training image of another "
+                                    "label: the data-stability curve (arXiv 1810.00953, §4)")
+    stability.set_defaults(handler=_data_stability)
+    stability.add_argument("--dataset", default="digits", help="the data set whose test images are measured (default: digits)")
+    stability.add_argument("--n", type=_positive_int("--n"), default=None, help="measure only the first N test images (default: all)")
+    stability.add_argument("--save", type=Path, default=None, help="also write the distances with provenance to this JSON file (default: none)")
+    _common(stability)
 
     sweep = commands.add_parser("sweep", help="train and evaluate every configuration of a grid file, resumably")
     sweep.set_defaults(handler=_sweep)

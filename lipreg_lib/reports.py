@@ -35,7 +35,7 @@ def _first(split, n: int | None):
     if n is None:
         return split
     check_positive_int("n", n)
-    return type(split)(split.x[:n], split.y[:n])
+    return split.head(n)
 
 
 def entry_matches(entry: dict | None, n: int | None, steps: int | None) -> bool:

@@ -255,3 +255,19 @@ def test_a_full_mode_panel_draws_over_seed_0_of_every_committed_variant():
     panel = RetrainPanel(full, None, grid, reference, "MNIST")   # the controls start at the grid's own ε and λ
     assert (panel.eps.value, panel.lam.value) == (committed["grid"]["base"]["eps"], committed["grid"]["base"]["lam"])
     assert [t.name for t in panel.figure().data] == list(reference)
+
+
+def test_group_buttons_show_one_data_sets_traces_at_a_time_with_its_axes():
+    import plotly.graph_objects as go
+
+    from lipreg_lib.book import group_buttons
+
+    fig = go.Figure([go.Scatter(y=[1]), go.Scatter(y=[2]), go.Scatter(y=[3])])
+    group_buttons(fig, [0, 0, 1], ["A", "B"], [{"xaxis.range": [0, 1]}, {"xaxis.range": [0, 5]}])
+    buttons = fig.layout.updatemenus[0].buttons
+    assert [b.label for b in buttons] == ["A", "B"]
+    assert [b.args[0]["visible"] for b in buttons] == [[True, True, False], [False, False, True]]
+    assert buttons[1].args[1] == {"xaxis.range": [0, 5]} and tuple(fig.layout.xaxis.range) == (0, 1)
+    assert [t.visible for t in fig.data] == [True, True, False]
+    with pytest.raises(ValueError, match="3 traces"):
+        group_buttons(fig, [0, 1], ["A", "B"])

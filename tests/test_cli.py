@@ -66,6 +66,33 @@ def test_evaluate_reports_a_missing_or_corrupt_run(tmp_path, capsys):
     assert "corrupt" in capsys.readouterr().err
 
 
+def test_data_stability_saves_each_test_images_distance_to_the_other_labels(tmp_path, capsys):
+    import math
+
+    import torch
+
+    from lipreg_lib.data import load_dataset
+
+    out = tmp_path / "stability.json"
+    assert main(["data-stability", "--dataset", "digits", "--n", "40", "--save", str(out), "--quiet"]) == 0
+    line = json.loads(capsys.readouterr().out)
+    saved = json.loads(out.read_text())
+    digits = load_dataset("digits")
+    q, r = digits.test.x[:40].double().flatten(1) / 255, digits.train.x.double().flatten(1) / 255
+    brute = torch.cdist(q, r, compute_mode="donot_use_mm_for_euclid_dist")
+    brute[digits.test.y[:40, None] == digits.train.y[None, :]] = math.inf
+    assert line["n"] == len(saved["distances"]) == 40 and saved["provenance"]["versions"]["torch"]
+    assert torch.allclose(torch.tensor(saved["distances"], dtype=torch.float64), brute.min(1).values, atol=1e-6)
+    assert all(digits.train.y[j] != digits.test.y[i] for i, j in enumerate(saved["nearest"]))
+    assert line["median_distance"] == pytest.approx(brute.min(1).values.median().item(), abs=1e-6)
+
+
+def test_data_stability_refuses_more_images_than_the_test_split_has(tmp_path, capsys):
+    out = tmp_path / "stability.json"
+    assert main(["data-stability", "--dataset", "digits", "--n", "100000", "--save", str(out)]) == 2
+    assert "--n 100000 is more than the" in capsys.readouterr().err and not out.exists()
+
+
 def test_data_lipschitz_prints_one_json_line_and_saves_provenance(tmp_path, capsys):
     out = tmp_path / "dl.json"
     assert main(["data-lipschitz", "--dataset", "digits", "--save", str(out)]) == 0

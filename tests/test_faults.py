@@ -251,7 +251,7 @@ def test_a_full_disk_leaves_the_previous_checkpoint_and_run_json_intact(tmp_path
     assert load_checkpoint(out / "checkpoint.pt")["epoch"] == 3
 
 
-@pytest.mark.parametrize("command", ["train", "evaluate", "data-lipschitz", "sweep"])
+@pytest.mark.parametrize("command", ["train", "evaluate", "data-lipschitz", "data-stability", "sweep"])
 def test_every_option_has_help_and_shows_its_default_once(command):
     from lipreg_lib.cli import parser
 

@@ -44,6 +44,10 @@ class Split:
     def to(self, device: torch.device | str) -> Split:
         return Split(self.x.to(device), self.y.to(device))
 
+    def head(self, n: int | None) -> Split:
+        """The first ``n`` examples (all of them if ``n`` is None): the images an evaluation attacks."""
+        return self if n is None else Split(self.x[:n], self.y[:n])
+
     def subset(self, n: int | None, seed: int = 0) -> Split:
         """The first ``n`` examples of a seeded random permutation (all of them if ``n`` is None)."""
         if n is None or n >= len(self):
