@@ -15,7 +15,7 @@ from .attacks import run_attack
 from .book import Settings, show
 from .data import Dataset
 from .evaluate.curves import error_curve, median_distance
-from .results import by_label, distances
+from .results import first_seed_distances
 from .train import train
 
 PANEL_DEFENCES = {"baseline": "baseline", "AT-FGSM": "at-fgsm", "AT-L2": "at-l2", "Lipschitz penalty": "lip",
@@ -45,7 +45,7 @@ def live_curve(settings: Settings, dataset: Dataset, grid: torch.Tensor, defence
 def committed_curves(results: dict, grid: torch.Tensor) -> dict[str, torch.Tensor]:
     """``committed: <label>`` → % error on ``grid`` of seed 0 (the first run) of every variant of a
     committed results table: the reference a full-mode panel draws its live curves over."""
-    return {f"committed: {label}": 100 * error_curve(distances(runs[0]), grid) for label, runs in by_label(results["runs"]).items()}
+    return {f"committed: {label}": 100 * error_curve(d, grid) for label, d in first_seed_distances(results["runs"]).items()}
 
 
 def overlay_figure(grid: torch.Tensor, reference: dict[str, torch.Tensor], live: list[LiveCurve], title: str):

@@ -96,6 +96,11 @@ def by_label(runs: Iterable[Mapping]) -> dict[str, list[Mapping]]:
     return groups
 
 
+def first_seed_distances(runs: Iterable[Mapping]) -> dict[str, torch.Tensor]:
+    """``label → per-image minimal distances`` of the first row (seed 0) of every variant, in label order."""
+    return {label: distances(group[0]) for label, group in by_label(runs).items()}
+
+
 def errors_at(runs: Iterable[Mapping], epsilons: Sequence[float]) -> dict[str, list[float]]:
     """``label → % error at each ε`` of ``epsilons`` from the rows' per-image minimal distances (the
     ``eval_n`` attacked images), the mean over the seeds of each label."""
