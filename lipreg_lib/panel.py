@@ -16,10 +16,11 @@ from .book import Settings, show
 from .data import Dataset
 from .evaluate.curves import error_curve, median_distance
 from .results import first_seed_distances
-from .train import train
+from .train import TrainConfig, train
 
-PANEL_DEFENCES = {"baseline": "baseline", "AT-FGSM": "at-fgsm", "AT-L2": "at-l2", "Lipschitz penalty": "lip",
-                  "gradient norm": "gradnorm", "tulip": "tulip"}
+# ``{penalty}``: the form of the Lipschitz penalty the settings' grid trains (``lip`` or ``lip-fd``)
+PANEL_DEFENCES = {"baseline": "baseline", "AT-FGSM": "at-fgsm", "AT-L2": "at-l2", "Lipschitz penalty": "{penalty}",
+                  "gradient norm": "gradnorm", "tulip": "at-l2+{penalty}"}
 
 
 @dataclass(frozen=True)
@@ -32,11 +33,16 @@ class LiveCurve:
     clean_error: float
 
 
+def panel_config(settings: Settings, defence: str, eps: float, lam: float) -> TrainConfig:
+    """The training of one panel click: ``settings``' network with ``defence`` (a key of
+    :data:`PANEL_DEFENCES`, its Lipschitz penalty in the settings' form) at ``eps`` and ``lam``."""
+    return settings.train_config(defence=PANEL_DEFENCES[defence].format(penalty=settings.penalty), eps=eps, lam=lam)
+
+
 def live_curve(settings: Settings, dataset: Dataset, grid: torch.Tensor, defence: str, eps: float, lam: float) -> LiveCurve:
-    """Train ``settings``' network with ``defence`` (a key of :data:`PANEL_DEFENCES`) at ``eps`` and
-    ``lam``, attack the settings' test images with minimal-distance PGD-L2, and return its curve."""
-    config = settings.train_config(defence=PANEL_DEFENCES[defence], eps=eps, lam=lam)
-    model = train(config, dataset=dataset, progress=False).model
+    """Train :func:`panel_config`, attack the settings' test images with minimal-distance PGD-L2, and
+    return its curve."""
+    model = train(panel_config(settings, defence, eps, lam), dataset=dataset, progress=False).model
     distances = run_attack(model, settings.attacked(dataset.test), "pgd-l2", steps=settings.attack_steps).distances
     curve = 100 * error_curve(distances, grid)
     return LiveCurve(f"live: {defence}, ε = {eps:g}, λ = {lam:g}", curve, median_distance(distances), float(curve[0]))

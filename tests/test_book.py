@@ -39,7 +39,8 @@ def test_the_quick_full_switch_is_one_environment_variable(monkeypatch):
 
 
 def test_full_mode_repeats_the_committed_grid_of_its_data_set(monkeypatch):
-    from lipreg_lib.book import QUICK_SETTINGS, load_results, settings
+    from lipreg_lib.book import FULL_GRIDS, QUICK_SETTINGS, load_results, settings
+    from lipreg_lib.panel import panel_config
     from lipreg_lib.validation import LipregError
 
     monkeypatch.setenv("LIPREG_FULL", "1")
@@ -50,8 +51,16 @@ def test_full_mode_repeats_the_committed_grid_of_its_data_set(monkeypatch):
     assert (config.dataset, config.model, config.width, config.epochs, config.eps) == \
         ("fashion-mnist", base["model"], base["width"], base["epochs"], base["eps"]) and config.defence == "at-l2"
     cifar = settings(dataset="cifar10").train_config()
+    base_cifar = load_results("cifar10-fast")["grid"]["base"]
+    # the panel trains the Lipschitz penalty in the form the committed curves it is drawn over were trained with
+    assert [panel_config(settings(dataset="cifar10"), d, 0.1, 0.2).defence for d in ("Lipschitz penalty", "tulip")] == \
+        ["lip-fd", "at-l2+lip-fd"]
     assert (cifar.model, cifar.batch_size, cifar.schedule, cifar.epochs) == ("fast-cnn", 256, "one-cycle", 4)  # the fast recipe
     assert settings(quick=True) is QUICK_SETTINGS and QUICK_SETTINGS.train_config().dataset == "digits"
+    for name in ("mnist", "cifar10"):   # the penalty form each grid trains its Lipschitz variant with
+        grid_runs = load_results(FULL_GRIDS[name])["grid"]["runs"]
+        assert settings(dataset=name).penalty == next(r["defence"] for r in grid_runs if r["label"] == "Lipschitz penalty")
+    assert settings(dataset="cifar10").penalty == "lip-fd" and settings(dataset="cifar10").tulip_lam == base_cifar["lam"]
     monkeypatch.setenv("LIPREG_DATASET", "svhn")
     with pytest.raises(LipregError, match="'svhn'"):
         settings()
@@ -89,7 +98,7 @@ def test_the_live_panel_trains_the_chosen_defence_and_overlays_it_on_the_referen
     panel.defence.value, panel.eps.value, panel.lam.value = "tulip", 0.5, 3.0
     panel.button.click()
     (config,) = trained
-    assert (config.defence, config.eps, config.lam, config.model) == ("tulip", 0.5, 3.0, "mlp")
+    assert (config.defence, config.eps, config.lam, config.model) == ("at-l2+lip", 0.5, 3.0, "mlp")
     (run,) = panel.live
     assert run.label == "live: tulip, ε = 0.5, λ = 3" and run.curve.shape == grid.shape and torch.all(run.curve[1:] >= run.curve[:-1])
     traces = panel.figure().data
