@@ -41,6 +41,11 @@ class Settings:
     tulip_lam: float = 10.0
 
     @property
+    def tulip(self) -> str:
+        """tulip in this mode's penalty form: 2-norm adversarial training plus :attr:`penalty`."""
+        return f"at-l2+{self.penalty}"
+
+    @property
     def train_eps(self) -> float:
         """The budget ε of adversarial training and tulip in this mode."""
         return self.train_config().eps

@@ -18,9 +18,9 @@ from .evaluate.curves import error_curve, median_distance
 from .results import first_seed_distances
 from .train import TrainConfig, train
 
-# ``{penalty}``: the form of the Lipschitz penalty the settings' grid trains (``lip`` or ``lip-fd``)
+# ``{penalty}``, ``{tulip}``: in the form the settings' grid trains them (``Settings.penalty``, ``Settings.tulip``)
 PANEL_DEFENCES = {"baseline": "baseline", "AT-FGSM": "at-fgsm", "AT-L2": "at-l2", "Lipschitz penalty": "{penalty}",
-                  "gradient norm": "gradnorm", "tulip": "at-l2+{penalty}"}
+                  "gradient norm": "gradnorm", "tulip": "{tulip}"}
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class LiveCurve:
 def panel_config(settings: Settings, defence: str, eps: float, lam: float) -> TrainConfig:
     """The training of one panel click: ``settings``' network with ``defence`` (a key of
     :data:`PANEL_DEFENCES`, its Lipschitz penalty in the settings' form) at ``eps`` and ``lam``."""
-    return settings.train_config(defence=PANEL_DEFENCES[defence].format(penalty=settings.penalty), eps=eps, lam=lam)
+    return settings.train_config(defence=PANEL_DEFENCES[defence].format(penalty=settings.penalty, tulip=settings.tulip), eps=eps, lam=lam)
 
 
 def live_curve(settings: Settings, dataset: Dataset, grid: torch.Tensor, defence: str, eps: float, lam: float) -> LiveCurve:
