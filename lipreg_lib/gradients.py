@@ -1,11 +1,14 @@
 """Input gradients of the per-example loss, their norms and unit directions: the quantity every
-defence, attack and stability statistic is built on (the ground floor: it imports only torch)."""
+defence, attack and stability statistic is built on (the ground floor: it imports only torch and
+:mod:`.devices`)."""
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from .devices import model_device
 
 
 def input_gradients(losses: torch.Tensor, x: torch.Tensor, create_graph: bool = False) -> torch.Tensor:
@@ -51,9 +54,11 @@ def unit_directions(g: torch.Tensor, norm: str) -> torch.Tensor:
 
 
 def loss_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(g, logits)``: per-example ``∇_x ℓ`` at ``x`` with the model as it is (no parameter gradients touched)."""
+    """``(g, logits)``: per-example ``∇_x ℓ`` at ``x`` with the model as it is (no parameter gradients touched),
+    computed on the model's device and returned on the device of ``x``."""
+    device = model_device(model)
     with torch.enable_grad():
-        leaf = x.detach().requires_grad_(True)
+        leaf = x.detach().to(device).requires_grad_(True)
         logits = model(leaf)
-        grads = input_gradients(F.cross_entropy(logits, y, reduction="none"), leaf)
-    return grads, logits.detach()
+        grads = input_gradients(F.cross_entropy(logits, y.to(device), reduction="none"), leaf)
+    return grads.to(x.device), logits.detach().to(x.device)

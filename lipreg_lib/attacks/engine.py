@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..devices import model_device
 from ..gradients import flat_norms, per_image, unit_directions
 from ..validation import LipregError, check_choice, check_positive, check_positive_int
 
@@ -80,8 +81,11 @@ class IterativeAttack:
 
     @torch.no_grad()
     def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Return ``(x_adv, success)``: ``‖x_adv − x‖₂ ≤ ε`` per image, ``success`` where ``f(x_adv) ≠ y``."""
-        eps = torch.as_tensor(eps, dtype=x.dtype, device=x.device).expand(x.shape[0]).clone()
+        """Return ``(x_adv, success)``: ``‖x_adv − x‖₂ ≤ ε`` per image, ``success`` where ``f(x_adv) ≠ y``
+        (computed on the model's device, returned on the device of ``x``)."""
+        home = x.device
+        x, y = x.to(model_device(model)), y.to(model_device(model))
+        eps = torch.as_tensor(eps, dtype=x.dtype).to(x.device).expand(x.shape[0]).clone()
         if bool((eps < 0).any()) or not bool(torch.isfinite(eps).all()):
             raise LipregError(f"attack budgets must be finite and >= 0, got min {eps.min().item()}")
         delta = torch.zeros_like(x)
@@ -112,7 +116,7 @@ class IterativeAttack:
             if active.numel() == 0:
                 break
             delta[active] = project(da + self.relative_step(step) * per_image(ea, da) * step_direction(gradient, self.rule), xa, ea)
-        return adversarial, success
+        return adversarial.to(home), success.to(home)
 
 
 ATTACKS = {

@@ -8,6 +8,7 @@ from tqdm.auto import tqdm
 
 from ..attacks import IterativeAttack
 from ..data import Split, batches
+from ..devices import model_device
 from ..models.modes import eval_mode
 
 
@@ -20,7 +21,7 @@ def error_at_budget(model: nn.Module, split: Split, attack: IterativeAttack, eps
     re-checked on the returned ``x'``, so an attack that claims success falsely cannot lower accuracy.
     ``progress`` shows a bar with an ETA over the batches.
     """
-    wrong = 0
+    split, wrong = split.to(model_device(model)), 0
     with eval_mode(model):
         stream = tqdm(batches(split, batch_size), total=-(-len(split) // batch_size), desc=f"{attack.name} at ε = {eps}",
                       unit="batch", disable=not progress, leave=False)

@@ -1,4 +1,4 @@
-"""Clean (unattacked) accuracy and loss of a model on a split."""
+"""Clean (unattacked) outputs, accuracy and loss of a model, on the model's device whatever the data's."""
 
 from __future__ import annotations
 
@@ -7,7 +7,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data import Split, batches
+from ..devices import model_device
 from ..models.modes import eval_mode
+
+
+@torch.no_grad()
+def logits_of(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The model's outputs ``f(x)`` as it is (its mode unchanged), without gradients, computed on the
+    model's device and returned on the device of ``x``: ``logits_of(model, x).argmax(1)`` is the label."""
+    return model(x.to(model_device(model))).to(x.device)
 
 
 @torch.no_grad()
@@ -16,6 +24,7 @@ def clean_metrics(model: nn.Module, split: Split, batch_size: int = 1000, flip_t
 
     ``flip_tta``: test-time augmentation by horizontal flip, logits ``(f(x) + f(flip x)) / 2`` (airbench's;
     reported beside the plain numbers, never used by the attacks)."""
+    split = split.to(model_device(model))
     total_loss = torch.zeros((), device=split.x.device)
     correct = torch.zeros((), device=split.x.device, dtype=torch.long)
     with eval_mode(model):

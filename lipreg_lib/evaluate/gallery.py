@@ -18,6 +18,7 @@ from torch import nn
 
 from ..attacks import run_attack
 from ..data import Split, class_name
+from ..devices import model_device
 from ..validation import check_positive_int
 
 
@@ -34,7 +35,7 @@ def gallery_record(model: nn.Module, split: Split, dataset: str, attacks: list[s
     """Attack the first test images of ``split`` with every attack of ``attacks`` and keep the first
     ``n`` that the model classifies correctly and every attack fools; returns the JSON-ready record."""
     check_positive_int("n", n)
-    model = model.eval()
+    model, split = model.eval(), split.to(model_device(model))
     x = split.floats()
     results = {name: run_attack(model, split, name, **attack_options.get(name, {})) for name in attacks}
     usable = torch.ones(len(split), dtype=torch.bool, device=x.device)
@@ -49,7 +50,7 @@ def gallery_record(model: nn.Module, split: Split, dataset: str, attacks: list[s
         for name, result in results.items():
             delta = (result.adversarial[i] - x[i]).cpu().numpy().astype(np.float16)
             stored = (x[i] + torch.from_numpy(delta.astype(np.float32)).to(x.device)).clamp(0, 1)
-            predicted = int(model(result.adversarial[i : i + 1]).argmax(1))
+            predicted = int(model(result.adversarial[i : i + 1].to(x.device)).argmax(1))
             entry["attacks"][name] = {"distance": float(result.distances[i]), "predicted": predicted, "delta": _encode(delta),
                                       "stored_is_adversarial": int(model(stored[None]).argmax(1)) != int(split.y[i])}
         images.append(entry)

@@ -1,4 +1,6 @@
-"""Stability statistics on test data (arXiv 1810.00953, §3, §4): loss gradients, Jacobian norms, certified radii."""
+"""Stability statistics on test data (arXiv 1810.00953, §3, §4): loss gradients, Jacobian norms, certified radii.
+
+Each runs on the model's device (the split is moved there once) and returns per-example values on the CPU."""
 
 from __future__ import annotations
 
@@ -7,18 +9,19 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data import Split, batches
+from ..devices import model_device
 from ..gradients import flat_norms, input_gradients
 from ..models.modes import eval_mode
 
 
 def loss_gradient_norms(model: nn.Module, split: Split, batch_size: int = 100) -> torch.Tensor:
     """Per-example ``‖∇_x ℓ(f(x_i), y_i)‖₂`` in eval mode (one backward pass per batch)."""
-    norms = []
+    split, norms = split.to(model_device(model)), []
     with eval_mode(model):
         for x, y in batches(split, batch_size):
             leaf = x.requires_grad_(True)
             norms.append(flat_norms(input_gradients(F.cross_entropy(model(leaf), y, reduction="none"), leaf)).detach())
-    return torch.cat(norms)
+    return torch.cat(norms).cpu()
 
 
 def batch_mean_convention(norms: torch.Tensor, batch_size: int) -> float:
@@ -41,20 +44,20 @@ def max_loss_gradient(model: nn.Module, split: Split, batch_size: int = 100, per
 def jacobian_row_norms(model: nn.Module, split: Split, batch_size: int = 100) -> torch.Tensor:
     """Per-example ``‖∇_x f(x_i)‖_{2,∞} = max_k ‖∇_x f_k(x_i)‖₂``, one backward pass per class
     (eval mode makes examples independent, so ``∇_x Σ_i f_k(x_i)`` holds every ``∇ f_k(x_i)``)."""
-    norms = []
+    split, norms = split.to(model_device(model)), []
     with eval_mode(model):
         for x, _ in batches(split, batch_size):
             leaf = x.requires_grad_(True)
             logits = model(leaf)
             rows = [flat_norms(torch.autograd.grad(logits[:, k].sum(), leaf, retain_graph=True)[0]) for k in range(logits.shape[1])]
             norms.append(torch.stack(rows, 1).max(1).values.detach())
-    return torch.cat(norms)
+    return torch.cat(norms).cpu()
 
 
 @torch.no_grad()
 def margins(model: nn.Module, split: Split, batch_size: int = 1000, softmax: bool = False) -> torch.Tensor:
     """``f_y(x) − max_{j≠y} f_j(x)`` per example (negative when misclassified); on probabilities with ``softmax``."""
-    out = []
+    split, out = split.to(model_device(model)), []
     with eval_mode(model):
         for x, y in batches(split, batch_size):
             scores = model(x)
@@ -62,7 +65,7 @@ def margins(model: nn.Module, split: Split, batch_size: int = 1000, softmax: boo
             true = scores.gather(1, y[:, None]).squeeze(1)
             other = scores.scatter(1, y[:, None], float("-inf")).max(1).values
             out.append(true - other)
-    return torch.cat(out)
+    return torch.cat(out).cpu()
 
 
 def certified_radius(margin: torch.Tensor, lipschitz: float) -> torch.Tensor:

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data import Split
+from ..devices import model_device
 from ..evaluate.stability import jacobian_row_norms
 from ..models.modes import eval_mode
 from ..models.resnet import BranchBlock, ResNet
@@ -145,7 +146,7 @@ def _row_norms_of_linear_map(network: nn.Module, input_shape: tuple[int, ...]) -
     """``‖M‖_{2,∞}`` (largest row 2-norm) of the affine map ``x ↦ Mx + b`` that ``network`` computes,
     in float64 (products of absolute weights overflow float32 in deep networks)."""
     network = network.double()
-    probe = torch.zeros(1, *input_shape, dtype=torch.float64, requires_grad=True)
+    probe = torch.zeros(1, *input_shape, dtype=torch.float64, device=model_device(network), requires_grad=True)
     out = network(probe)
     rows = [torch.autograd.grad(out[0, k], probe, retain_graph=True)[0].norm() for k in range(out.shape[1])]
     return torch.stack(rows).max().item()

@@ -1,0 +1,74 @@
+"""The device convention (lipreg_lib.devices): every function that takes a model and data runs on the
+model's device and hands per-image results back on the CPU, so a chapter's CPU tensors work with a model
+trained on a GPU (Colab). The CUDA tests run where a GPU is present (they are skipped on a CPU machine)."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from torch import nn
+
+from lipreg_lib.attacks import get_attack, run_attack
+from lipreg_lib.devices import model_device
+from lipreg_lib.evaluate.budget import error_at_budget
+from lipreg_lib.evaluate.clean import clean_metrics, logits_of
+from lipreg_lib.evaluate.stability import jacobian_row_norms, loss_gradient_norms, margins
+from lipreg_lib.gradients import loss_gradient
+from lipreg_lib.lipschitz import absolute_bound, empirical_lower_bound, lemma33_estimate, product_bound
+from lipreg_lib.train import TrainConfig, train
+
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+def test_model_device_is_where_the_parameters_are_and_the_cpu_without_any():
+    assert model_device(nn.Linear(2, 2)) == torch.device("cpu")
+    assert model_device(nn.ReLU()) == torch.device("cpu")
+    assert model_device(nn.BatchNorm1d(3, affine=False)) == torch.device("cpu")  # buffers only
+
+
+@pytest.fixture(scope="module")
+def models(digits):
+    """The same trained network on the CPU and on the GPU."""
+    on_cpu = train(TrainConfig(model="small-cnn", epochs=1), dataset=digits, device="cpu", progress=False).model.eval()
+    return on_cpu, copy.deepcopy(on_cpu).cuda()
+
+
+@cuda
+def test_a_gpu_model_takes_cpu_data_and_gives_cpu_results(models, digits):
+    on_cpu, on_gpu = models
+    test = digits.test.head(200)
+    x, y = test.floats(), test.y
+    assert model_device(on_gpu).type == "cuda" and x.device.type == "cpu"
+    out = logits_of(on_gpu, x)
+    assert out.device == x.device and torch.allclose(out, logits_of(on_cpu, x), atol=1e-4)
+    g, logits = loss_gradient(on_gpu, x, y)
+    g_cpu, logits_cpu = loss_gradient(on_cpu, x, y)
+    assert g.device == x.device and logits.device == x.device
+    assert torch.allclose(g, g_cpu, atol=1e-5) and torch.allclose(logits, logits_cpu, atol=1e-4)
+    for per_image in (margins, loss_gradient_norms, jacobian_row_norms):
+        values = per_image(on_gpu, test)
+        assert values.device.type == "cpu", per_image.__name__
+        assert torch.allclose(values, per_image(on_cpu, test), rtol=1e-3, atol=1e-5), per_image.__name__
+    assert clean_metrics(on_gpu, test)["accuracy"] == clean_metrics(on_cpu, test)["accuracy"]
+    for bound in (lemma33_estimate, absolute_bound, product_bound):
+        assert bound(on_gpu, (1, 8, 8)) == pytest.approx(bound(on_cpu, (1, 8, 8)), rel=1e-4), bound.__name__
+    assert empirical_lower_bound(on_gpu, test) == pytest.approx(empirical_lower_bound(on_cpu, test), rel=1e-3)
+
+
+@cuda
+def test_attacks_on_a_gpu_model_with_cpu_data_match_the_cpu_run(models, digits):
+    on_cpu, on_gpu = models
+    test = digits.test.head(200)
+    attack = get_attack("pgd-l2")
+    adversarial, success = attack(on_gpu, test.floats(), test.y, torch.full((len(test),), 0.5))
+    assert adversarial.device.type == "cpu" and success.device.type == "cpu"
+    assert error_at_budget(on_gpu, test, attack, 0.5) == pytest.approx(error_at_budget(on_cpu, test, attack, 0.5), abs=1.0)
+    for name in ("pgd-l2", "ddn"):
+        gpu, cpu = run_attack(on_gpu, test, name), run_attack(on_cpu, test, name)
+        assert gpu.distances.device.type == "cpu" and gpu.adversarial.device.type == "cpu"
+        both = torch.isfinite(gpu.distances) & torch.isfinite(cpu.distances)
+        assert both.float().mean() > 0.95, name
+        close = (gpu.distances[both] - cpu.distances[both]).abs() <= 0.02 * cpu.distances[both] + 1e-4
+        assert close.float().mean() > 0.95, name   # float arithmetic differs between devices; the search agrees
