@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from lipreg_lib.attacks import get_attack, run_attack
-from lipreg_lib.devices import model_device
+from lipreg_lib.devices import full_float32, model_device
 from lipreg_lib.evaluate.budget import error_at_budget
 from lipreg_lib.evaluate.clean import clean_metrics, logits_of
 from lipreg_lib.evaluate.stability import jacobian_row_norms, loss_gradient_norms, margins
@@ -26,6 +26,17 @@ def test_model_device_is_where_the_parameters_are_and_the_cpu_without_any():
     assert model_device(nn.Linear(2, 2)) == torch.device("cpu")
     assert model_device(nn.ReLU()) == torch.device("cpu")
     assert model_device(nn.BatchNorm1d(3, affine=False)) == torch.device("cpu")  # buffers only
+
+
+def test_full_float32_turns_tf32_off_inside_and_restores_the_settings():
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    try:
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+        with full_float32():
+            assert not torch.backends.cuda.matmul.allow_tf32 and not torch.backends.cudnn.allow_tf32
+        assert torch.backends.cuda.matmul.allow_tf32 and torch.backends.cudnn.allow_tf32
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
 
 
 @pytest.fixture(scope="module")
@@ -46,15 +57,16 @@ def test_a_gpu_model_takes_cpu_data_and_gives_cpu_results(models, digits):
     g, logits = loss_gradient(on_gpu, x, y)
     g_cpu, logits_cpu = loss_gradient(on_cpu, x, y)
     assert g.device == x.device and logits.device == x.device
-    assert torch.allclose(g, g_cpu, atol=1e-5) and torch.allclose(logits, logits_cpu, atol=1e-4)
+    # statistics run in the GPU's default precision (TF32 convolutions, ≈ 1e-3 relative): close, not equal
+    assert torch.allclose(g, g_cpu, rtol=0.05, atol=1e-3 * g_cpu.abs().max()) and torch.allclose(logits, logits_cpu, rtol=0.02, atol=0.02)
     for per_image in (margins, loss_gradient_norms, jacobian_row_norms):
-        values = per_image(on_gpu, test)
+        values, reference = per_image(on_gpu, test), per_image(on_cpu, test)
         assert values.device.type == "cpu", per_image.__name__
-        assert torch.allclose(values, per_image(on_cpu, test), rtol=1e-3, atol=1e-5), per_image.__name__
+        assert torch.allclose(values, reference, rtol=0.02, atol=0.02 * reference.abs().max()), per_image.__name__
     assert clean_metrics(on_gpu, test)["accuracy"] == clean_metrics(on_cpu, test)["accuracy"]
     for bound in (lemma33_estimate, absolute_bound, product_bound):
         assert bound(on_gpu, (1, 8, 8)) == pytest.approx(bound(on_cpu, (1, 8, 8)), rel=1e-4), bound.__name__
-    assert empirical_lower_bound(on_gpu, test) == pytest.approx(empirical_lower_bound(on_cpu, test), rel=1e-3)
+    assert empirical_lower_bound(on_gpu, test) == pytest.approx(empirical_lower_bound(on_cpu, test), rel=0.02)
 
 
 @cuda
@@ -70,5 +82,9 @@ def test_attacks_on_a_gpu_model_with_cpu_data_match_the_cpu_run(models, digits):
         assert gpu.distances.device.type == "cpu" and gpu.adversarial.device.type == "cpu"
         both = torch.isfinite(gpu.distances) & torch.isfinite(cpu.distances)
         assert both.float().mean() > 0.95, name
-        close = (gpu.distances[both] - cpu.distances[both]).abs() <= 0.02 * cpu.distances[both] + 1e-4
-        assert close.float().mean() > 0.95, name   # float arithmetic differs between devices; the search agrees
+        relative = (gpu.distances[both] - cpu.distances[both]).abs() / cpu.distances[both].clamp_min(1e-6)
+        assert relative.median() < 0.01 and (relative < 0.05).float().mean() > 0.9, name   # rounding differs by device; the search agrees
+        fooled = gpu.found & (gpu.distances > 0)   # every example the GPU run reports fools the model checked again in
+        assert torch.all(logits_of(on_gpu, gpu.adversarial[fooled]).argmax(1) != test.y[fooled]), name   # another batch
+        on_cpu_too = logits_of(on_cpu, gpu.adversarial[fooled]).argmax(1) != test.y[fooled]
+        assert on_cpu_too.float().mean() > 0.97, name   # and almost always on the CPU (rounding differs by device)

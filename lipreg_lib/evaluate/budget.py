@@ -8,7 +8,7 @@ from tqdm.auto import tqdm
 
 from ..attacks import IterativeAttack
 from ..data import Split, batches
-from ..devices import model_device
+from ..devices import full_float32, model_device
 from ..models.modes import eval_mode
 
 
@@ -22,7 +22,7 @@ def error_at_budget(model: nn.Module, split: Split, attack: IterativeAttack, eps
     ``progress`` shows a bar with an ETA over the batches.
     """
     split, wrong = split.to(model_device(model)), 0
-    with eval_mode(model):
+    with eval_mode(model), full_float32():
         stream = tqdm(batches(split, batch_size), total=-(-len(split) // batch_size), desc=f"{attack.name} at ε = {eps}",
                       unit="batch", disable=not progress, leave=False)
         for x, y in stream:

@@ -7,15 +7,17 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data import Split, batches
-from ..devices import model_device
+from ..devices import full_float32, model_device
 from ..models.modes import eval_mode
 
 
 @torch.no_grad()
 def logits_of(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """The model's outputs ``f(x)`` as it is (its mode unchanged), without gradients, computed on the
-    model's device and returned on the device of ``x``: ``logits_of(model, x).argmax(1)`` is the label."""
-    return model(x.to(model_device(model))).to(x.device)
+    model's device in full float32 (as the attacks check their examples) and returned on the device of
+    ``x``: ``logits_of(model, x).argmax(1)`` is the label."""
+    with full_float32():
+        return model(x.to(model_device(model))).to(x.device)
 
 
 @torch.no_grad()

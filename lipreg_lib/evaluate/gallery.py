@@ -20,6 +20,7 @@ from ..attacks import run_attack
 from ..data import Split, class_name
 from ..devices import model_device
 from ..validation import check_positive_int
+from .clean import logits_of
 
 
 def _encode(array: np.ndarray) -> str:
@@ -50,9 +51,9 @@ def gallery_record(model: nn.Module, split: Split, dataset: str, attacks: list[s
         for name, result in results.items():
             delta = (result.adversarial[i] - x[i]).cpu().numpy().astype(np.float16)
             stored = (x[i] + torch.from_numpy(delta.astype(np.float32)).to(x.device)).clamp(0, 1)
-            predicted = int(model(result.adversarial[i : i + 1].to(x.device)).argmax(1))
+            predicted = int(logits_of(model, result.adversarial[i : i + 1]).argmax(1))
             entry["attacks"][name] = {"distance": float(result.distances[i]), "predicted": predicted, "delta": _encode(delta),
-                                      "stored_is_adversarial": int(model(stored[None]).argmax(1)) != int(split.y[i])}
+                                      "stored_is_adversarial": int(logits_of(model, stored[None]).argmax(1)) != int(split.y[i])}
         images.append(entry)
     return {"dataset": dataset, "shape": list(split.x.shape[1:]), "attacks": list(attacks),
             "classes": [class_name(dataset, k) for k in range(int(split.y.max()) + 1)], "images": images}
