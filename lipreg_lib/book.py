@@ -125,7 +125,8 @@ def mode_note(chapter: str, trains: bool = True):
     return Markdown(f"**Modes.** This copy runs in **{shown}** mode. Set the environment variables before the first "
                     "cell (on Colab: a first cell `%env LIPREG_FULL=1`), or write `S = settings(quick=False, dataset=...)` below. "
                     "Full mode repeats the protocol of the committed grid of its data set, so its curves compare "
-                    "with the committed ones.\n\n" + "\n".join(lines))
+                    "with the committed ones. Each time names the machine it was measured on (a Colab GPU, a T4 on "
+                    "the free tier, has not been timed).\n\n" + "\n".join(lines))
 
 
 def show(fig) -> None:

