@@ -1,10 +1,18 @@
 """Where a model computes (the ground floor: it imports only torch).
 
-The library's convention: every function that takes a model and data runs on the model's device,
-moving the data there once, and hands per-image results back on the device the data came from (the
-CPU for a chapter's tensors). So a model trained on a GPU can be attacked, measured and plotted with
-data that never left the CPU, and code written on a CPU runs unchanged where a GPU is present.
-Attacks and their re-checks compute in full float32 on a GPU (:func:`full_float32`).
+The library's convention, so that a model trained on a GPU works with data that never left the CPU (a
+chapter's tensors) and code written on a CPU runs unchanged where a GPU is present:
+
+- a function that takes a model and a split (``run_attack`` and every attack through the driver, the
+  stability statistics, clean metrics, the Lipschitz estimates) runs on the model's device, moving the
+  split there once, and returns its per-image results on the CPU;
+- a function that takes a model and tensors (``loss_gradient``, ``logits_of``, an iterative attack called
+  on a batch) computes on the model's device and returns on the device the tensors came from;
+- the building blocks inside them (the driver's ``checked``, the ``*_batch`` attacks, the defences'
+  objectives in a training step) take tensors already on the model's device.
+
+Attacks, their re-checks and the evaluation statistics compute in full float32 on a GPU
+(:func:`full_float32`); training keeps the GPU's default (TF32 convolutions).
 """
 
 from __future__ import annotations
@@ -24,6 +32,15 @@ def model_device(model: nn.Module) -> torch.device:
     return torch.device("cpu")
 
 
+def _tf32_switches() -> tuple[list[tuple[object, str]], object]:
+    """The settings that let float32 products and convolutions use TF32, and the value that forbids it:
+    ``fp32_precision`` of cuBLAS and cuDNN convolutions (torch ≥ 2.9, whose legacy flags raise once these
+    were used) or, on older torch, the ``allow_tf32`` flags."""
+    if hasattr(torch.backends.cuda.matmul, "fp32_precision") and hasattr(torch.backends.cudnn, "conv"):
+        return [(torch.backends.cuda.matmul, "fp32_precision"), (torch.backends.cudnn.conv, "fp32_precision")], "ieee"
+    return [(torch.backends.cuda.matmul, "allow_tf32"), (torch.backends.cudnn, "allow_tf32")], False
+
+
 @contextmanager
 def full_float32() -> Iterator[None]:
     """Float32 matrix products and convolutions without TF32 on CUDA, then the previous settings back.
@@ -31,12 +48,16 @@ def full_float32() -> Iterator[None]:
     TF32 (PyTorch's default for cuDNN convolutions on Ampere and later GPUs) rounds operands to a 10-bit
     mantissa, ≈ 1e-3 relative error, and its result depends on the algorithm cuDNN picks for a batch size.
     An attack's example lies just past the decision boundary, so under TF32 a re-evaluation of it in
-    another batch can land on the other side. Attacks and :func:`~lipreg_lib.evaluate.clean.logits_of`
-    compute in full float32, where a reported example stays adversarial when checked again.
+    another batch can land on the other side. Attacks, :func:`~lipreg_lib.evaluate.clean.logits_of` and
+    the evaluation statistics compute in full float32, where a reported example stays adversarial when
+    checked again (training keeps the GPU's default).
     """
-    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    switches, off = _tf32_switches()
+    saved = [getattr(owner, name) for owner, name in switches]
+    for owner, name in switches:
+        setattr(owner, name, off)
     try:
         yield
     finally:
-        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+        for (owner, name), value in zip(switches, saved):
+            setattr(owner, name, value)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from torch import nn
 
 from ..data import Split
-from ..devices import model_device
 from ..validation import LipregError, check_choice
 from .ddn import ddn, ddn_batch
 from .driver import checked, drive
@@ -31,14 +30,13 @@ def run_attack(model: nn.Module, split: Split, name: str, *, steps: int | None =
     """Per-image minimal distances of ``split`` under attack ``name`` (any of :data:`ALL_ATTACKS`);
     ``progress`` shows a bar over the batches (iterative attacks). ``options`` go to the attack or its
     search; one that the attack does not take is refused with its name, never silently dropped. It runs on
-    the model's device (the split is moved there once); the result's tensors are on the CPU."""
+    the model's device (:func:`drive`); the result's tensors are on the CPU."""
     check_choice("attack", name, ALL_ATTACKS)
     accepted = () if name in FOOLBOX_ATTACKS else DDN_OPTIONS if name == "ddn" else ATTACK_OPTIONS + SEARCH_OPTIONS
     unknown = sorted(set(options) - set(accepted))
     if unknown:
         raise LipregError(f"attack {name!r} takes no option {', '.join(map(repr, unknown))}"
                           f" (it takes {', '.join(accepted) if accepted else 'only steps, batch_size and progress'})")
-    split = split.to(model_device(model))
     if name in FOOLBOX_ATTACKS:
         return foolbox_minimal(model, split, name, batch_size=batch_size, steps=steps, progress=progress)
     if name == "ddn":

@@ -18,7 +18,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..data import Split, batches
-from ..devices import full_float32
+from ..devices import full_float32, model_device
 from ..gradients import flat_norms
 from ..models.modes import eval_mode
 from ..validation import check_positive_int
@@ -44,10 +44,12 @@ def checked(model: nn.Module, x: torch.Tensor, y: torch.Tensor, adversarial: tor
 
 def drive(model: nn.Module, split: Split, name: str, batch_attack: BatchAttack, settings: dict, *, batch_size: int = 500,
           keep_adversarial: bool = True, progress: bool = False) -> AttackResult:
-    """Run ``batch_attack`` over ``split`` in batches of ``batch_size``, in eval mode and full float32
-    (:func:`~lipreg_lib.devices.full_float32`), re-checking every batch (:func:`checked`); ``progress``
-    shows a bar with an ETA over the batches."""
+    """Run ``batch_attack`` over ``split`` in batches of ``batch_size`` on the model's device (the split is
+    moved there once), in eval mode and full float32 (:func:`~lipreg_lib.devices.full_float32`),
+    re-checking every batch (:func:`checked`); the result's tensors are on the CPU. ``progress`` shows a
+    bar with an ETA over the batches."""
     check_positive_int("batch_size", batch_size)
+    split = split.to(model_device(model))
     distances, examples = [], []
     with eval_mode(model), full_float32():
         total = -(-len(split) // batch_size)

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..devices import model_device
+from ..devices import full_float32, model_device
 from ..gradients import flat_norms, per_image, unit_directions
 from ..validation import LipregError, check_choice, check_positive, check_positive_int
 
@@ -80,9 +80,10 @@ class IterativeAttack:
         return self.step_size * (0.01 + 0.99 * (1 + math.cos(math.pi * step / self.steps)) / 2)
 
     @torch.no_grad()
+    @full_float32()
     def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return ``(x_adv, success)``: ``‖x_adv − x‖₂ ≤ ε`` per image, ``success`` where ``f(x_adv) ≠ y``
-        (computed on the model's device, returned on the device of ``x``)."""
+        (computed on the model's device in full float32, returned on the device of ``x``)."""
         home = x.device
         x, y = x.to(model_device(model)), y.to(model_device(model))
         eps = torch.as_tensor(eps, dtype=x.dtype).to(x.device).expand(x.shape[0]).clone()

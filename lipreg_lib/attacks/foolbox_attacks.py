@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from ..data import Split
+from ..devices import model_device
 from ..models.modes import eval_mode
 from ..validation import LipregError, check_choice
 from .driver import drive
@@ -16,13 +17,13 @@ BLACK_BOX_ATTACKS = ("boundary",)  # need only the model's decisions, so gradien
 DEFAULT_STEPS = {"deepfool": 50, "boundary": 500, "foolbox-ddn": 100}
 
 
-def _wrapped(model: nn.Module, split: Split):
-    """``(foolbox, fb.PyTorchModel)`` for ``model`` (already in eval mode) on the split's device."""
+def _wrapped(model: nn.Module):
+    """``(foolbox, fb.PyTorchModel)`` for ``model`` (already in eval mode) on the model's device."""
     try:
         import foolbox
     except ImportError:
         raise LipregError("DeepFool and Boundary attacks need foolbox: pip install foolbox==3.3.4") from None
-    return foolbox, foolbox.PyTorchModel(model, bounds=(0, 1), device=split.x.device)
+    return foolbox, foolbox.PyTorchModel(model, bounds=(0, 1), device=model_device(model))
 
 
 def foolbox_minimal(model: nn.Module, split: Split, name: str, *, batch_size: int = 500, steps: int | None = None,
@@ -33,7 +34,7 @@ def foolbox_minimal(model: nn.Module, split: Split, name: str, *, batch_size: in
     our ``ddn``), through the attack driver: foolbox's own ``success`` is not trusted but re-checked."""
     check_choice("foolbox attack", name, FOOLBOX_ATTACKS)
     with eval_mode(model):  # foolbox warns when wrapping a model in train mode
-        fb, wrapped = _wrapped(model, split)
+        fb, wrapped = _wrapped(model)
     steps = steps or DEFAULT_STEPS[name]
     if name == "deepfool":
         attack = fb.attacks.L2DeepFoolAttack(steps=steps, overshoot=overshoot)
@@ -81,7 +82,7 @@ def foolbox_pgd_grid(model: nn.Module, split: Split, eps_grid: list[float], *, s
     attack driver like every other attack."""
     grid = sorted(eps_grid)
     with eval_mode(model):  # foolbox warns when wrapping a model in train mode
-        fb, wrapped = _wrapped(model, split)
+        fb, wrapped = _wrapped(model)
     attack = fb.attacks.L2ProjectedGradientDescentAttack(steps=steps, rel_stepsize=2.5 / steps, random_start=False)
 
     def batch_attack(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -21,8 +21,10 @@ def logits_of(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
+@full_float32()
 def clean_metrics(model: nn.Module, split: Split, batch_size: int = 1000, flip_tta: bool = False) -> dict[str, float]:
-    """``{"loss": mean cross-entropy, "accuracy": fraction correct}`` in eval mode, no gradients.
+    """``{"loss": mean cross-entropy, "accuracy": fraction correct}`` in eval mode, no gradients, on the
+    model's device in full float32.
 
     ``flip_tta``: test-time augmentation by horizontal flip, logits ``(f(x) + f(flip x)) / 2`` (airbench's;
     reported beside the plain numbers, never used by the attacks)."""

@@ -18,7 +18,6 @@ from torch import nn
 
 from ..attacks import run_attack
 from ..data import Split, class_name
-from ..devices import model_device
 from ..validation import check_positive_int
 from .clean import logits_of
 
@@ -36,10 +35,10 @@ def gallery_record(model: nn.Module, split: Split, dataset: str, attacks: list[s
     """Attack the first test images of ``split`` with every attack of ``attacks`` and keep the first
     ``n`` that the model classifies correctly and every attack fools; returns the JSON-ready record."""
     check_positive_int("n", n)
-    model, split = model.eval(), split.to(model_device(model))
-    x = split.floats()
+    model = model.eval()
+    x = split.floats().cpu()  # the attacks' results are on the CPU; logits_of runs the model where it is
     results = {name: run_attack(model, split, name, **attack_options.get(name, {})) for name in attacks}
-    usable = torch.ones(len(split), dtype=torch.bool, device=x.device)
+    usable = torch.ones(len(split), dtype=torch.bool)
     for result in results.values():  # distance 0: misclassified clean (the attack driver's contract); inf: not fooled
         usable &= torch.isfinite(result.distances) & (result.distances > 0)
     chosen = usable.nonzero().flatten()[:n].tolist()
@@ -49,8 +48,8 @@ def gallery_record(model: nn.Module, split: Split, dataset: str, attacks: list[s
     for i in chosen:
         entry = {"index": i, "label": int(split.y[i]), "clean": _encode(split.x[i].cpu().numpy().astype(np.uint8)), "attacks": {}}
         for name, result in results.items():
-            delta = (result.adversarial[i] - x[i]).cpu().numpy().astype(np.float16)
-            stored = (x[i] + torch.from_numpy(delta.astype(np.float32)).to(x.device)).clamp(0, 1)
+            delta = (result.adversarial[i] - x[i]).numpy().astype(np.float16)
+            stored = (x[i] + torch.from_numpy(delta.astype(np.float32))).clamp(0, 1)
             predicted = int(logits_of(model, result.adversarial[i : i + 1]).argmax(1))
             entry["attacks"][name] = {"distance": float(result.distances[i]), "predicted": predicted, "delta": _encode(delta),
                                       "stored_is_adversarial": int(logits_of(model, stored[None]).argmax(1)) != int(split.y[i])}

@@ -1,6 +1,7 @@
 """Stability statistics on test data (arXiv 1810.00953, §3, §4): loss gradients, Jacobian norms, certified radii.
 
-Each runs on the model's device (the split is moved there once) and returns per-example values on the CPU."""
+Each runs on the model's device (the split is moved there once) in full float32 (:func:`~lipreg_lib.devices.full_float32`)
+and returns per-example values on the CPU."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data import Split, batches
-from ..devices import model_device
+from ..devices import full_float32, model_device
 from ..gradients import flat_norms, input_gradients
 from ..models.modes import eval_mode
 
 
+@full_float32()
 def loss_gradient_norms(model: nn.Module, split: Split, batch_size: int = 100) -> torch.Tensor:
     """Per-example ``‖∇_x ℓ(f(x_i), y_i)‖₂`` in eval mode (one backward pass per batch)."""
     split, norms = split.to(model_device(model)), []
@@ -41,6 +43,7 @@ def max_loss_gradient(model: nn.Module, split: Split, batch_size: int = 100, per
     return norms.max().item() if per_example else batch_mean_convention(norms, batch_size)
 
 
+@full_float32()
 def jacobian_row_norms(model: nn.Module, split: Split, batch_size: int = 100) -> torch.Tensor:
     """Per-example ``‖∇_x f(x_i)‖_{2,∞} = max_k ‖∇_x f_k(x_i)‖₂``, one backward pass per class
     (eval mode makes examples independent, so ``∇_x Σ_i f_k(x_i)`` holds every ``∇ f_k(x_i)``)."""
@@ -55,6 +58,7 @@ def jacobian_row_norms(model: nn.Module, split: Split, batch_size: int = 100) ->
 
 
 @torch.no_grad()
+@full_float32()
 def margins(model: nn.Module, split: Split, batch_size: int = 1000, softmax: bool = False) -> torch.Tensor:
     """``f_y(x) − max_{j≠y} f_j(x)`` per example (negative when misclassified); on probabilities with ``softmax``."""
     split, out = split.to(model_device(model)), []
