@@ -84,8 +84,8 @@ class IterativeAttack:
     def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return ``(x_adv, success)``: ``‖x_adv − x‖₂ ≤ ε`` per image, ``success`` where ``f(x_adv) ≠ y``
         (computed on the model's device in full float32, returned on the device of ``x``)."""
-        home = x.device
-        x, y = x.to(model_device(model)), y.to(model_device(model))
+        home, device = x.device, model_device(model)
+        x, y = x.to(device), y.to(device)
         eps = torch.as_tensor(eps, dtype=x.dtype).to(x.device).expand(x.shape[0]).clone()
         if bool((eps < 0).any()) or not bool(torch.isfinite(eps).all()):
             raise LipregError(f"attack budgets must be finite and >= 0, got min {eps.min().item()}")

@@ -12,12 +12,12 @@ from ..models.modes import eval_mode
 
 
 @torch.no_grad()
+@full_float32()
 def logits_of(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """The model's outputs ``f(x)`` as it is (its mode unchanged), without gradients, computed on the
     model's device in full float32 (as the attacks check their examples) and returned on the device of
     ``x``: ``logits_of(model, x).argmax(1)`` is the label."""
-    with full_float32():
-        return model(x.to(model_device(model))).to(x.device)
+    return model(x.to(model_device(model))).to(x.device)
 
 
 @torch.no_grad()
