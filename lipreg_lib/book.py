@@ -116,8 +116,8 @@ def mode_note(chapter: str, trains: bool = True):
     current = settings()
     shown = "quick" if current.quick else f"full ({current.dataset})"
     if not trains:
-        return Markdown(f"**Modes.** This chapter reads committed results and the embedded digits only: quick and full "
-                        f"mode run the same cells ({timed('quick')}). This copy runs in {shown} mode.")
+        return Markdown(f"**Modes.** This chapter reads committed results and works on the embedded digits only (a network it "
+                        f"trains there takes seconds): quick and full mode run the same cells ({timed('quick')}). This copy runs in {shown} mode.")
     rows = [("quick (default; the site)", QUICK_SETTINGS, "quick")]
     rows += [(f"full: `LIPREG_FULL=1 LIPREG_DATASET={name}`", settings(False, name), name) for name in FULL_GRIDS]
     lines = ["| mode | trains and attacks | time to run this chapter |", "|---|---|---|"]

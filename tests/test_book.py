@@ -188,8 +188,7 @@ def test_the_gallery_shows_clean_perturbation_and_adversarial_with_the_predictio
 def test_every_chapter_ends_with_exercises(path):
     markdown = "\n".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "markdown")
     assert "Exercises" in markdown, "a chapter ends with exercises"
-    if path.stem != "08_experiments":  # chapter 8's exercises are open questions on the data
-        assert ":class: dropdown" in markdown, "with folded solutions"
+    assert ":class: dropdown" in markdown, "with folded solutions"
 
 
 def test_the_bibliography_has_every_key_the_chapters_cite():

@@ -5,20 +5,8 @@ import torch
 from torch import nn
 
 from lipreg_lib.data import Split
-from lipreg_lib.evaluate.masking import masking_check
+from lipreg_lib.evaluate.masking import InputQuantised, masking_check
 from lipreg_lib.train import TrainConfig, train
-
-
-class Quantised(nn.Module):
-    """Rounds its input to eighths before the network: the gradient of the rounding is 0 everywhere,
-    so gradient attacks see nothing, yet small changes still flip the label (deliberate masking)."""
-
-    def __init__(self, net: nn.Module) -> None:
-        super().__init__()
-        self.net = net
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(torch.round(x * 8) / 8)
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +18,7 @@ def test_an_honest_model_passes_and_a_masked_one_is_flagged(trained, digits):
     images = Split(digits.test.x[:40], digits.test.y[:40])
     honest = masking_check(trained, images, black_steps=500)
     assert honest["verdict"] == "none" and honest["white_failed_black_fooled"] == 0 and honest["median_black_over_white"] > 1
-    masked = masking_check(Quantised(trained).eval(), images, black_steps=500)
+    masked = masking_check(InputQuantised(trained).eval(), images, black_steps=500)
     assert masked["verdict"] == "masking"
     assert masked["failure_share"] > 0.5 and masked["correct"] >= 30  # the white-box attack fails where the black box does not
 

@@ -66,6 +66,10 @@ def test_no_page_scrolls_sideways_on_a_phone(report):
     assert {page: r["phone_overflow_px"] for page, r in report.items() if r["phone_overflow_px"] > 1} == {}
 
 
+def test_no_printed_output_is_cut_off_at_1280_px(report):
+    assert {page: r["clipped_outputs"] for page, r in report.items() if r["clipped_outputs"]} == {}
+
+
 def test_each_chapter_opens_with_its_modes_as_a_rendered_table():
     if not (SITE / "book").is_dir():
         pytest.skip("build the book first: python tools/build_book.py")

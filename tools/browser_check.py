@@ -4,7 +4,8 @@ For each page: no JavaScript console errors, no failed requests; every plotly di
 ``svg.main-svg`` inside it); math is typeset (``mjx-container``) where the page has math. On pages
 with plotly sliders, a real mouse click on a step of *every* slider must change what its figure shows
 (the visible traces or their values), and so must a click on the last button of every button menu.
-At a phone's width (390 px) no page may scroll sideways.
+At a phone's width (390 px) no page may scroll sideways; at 1280 px no printed output line is cut off
+(a ``pre`` in a cell's output that scrolls sideways hides the end of a result).
 Screenshots of chosen pages go to ``--screenshots``. Non-loopback requests are aborted.
 
     python tools/browser_check.py _build/html --screenshots /tmp/shots
@@ -63,6 +64,8 @@ def check_page(page, url: str, relative: str, html: str) -> dict:
                              "new Set([...document.querySelectorAll('.plotly-graph-div')].filter(d => d.querySelector('svg.main-svg')).map(d => d.id)).size : 0")
     result = {"page": relative, "figures_expected": expected, "figures_rendered": rendered,
               "math": page.evaluate("document.querySelectorAll('mjx-container').length"), "errors": errors, "slider_moved": None}
+    result["clipped_outputs"] = page.evaluate(
+        "[...document.querySelectorAll('.cell_output pre')].filter(p => p.scrollWidth > p.clientWidth + 1).length")
     sliders = page.locator(".plotly-graph-div", has=page.locator(".slider-container"))
     moved = []
     for k in range(sliders.count()):
@@ -139,7 +142,7 @@ def main() -> int:
     server.shutdown()
     print(json.dumps(results, indent=1))
     bad = [r for r in results if r["errors"] or r["figures_rendered"] < r["figures_expected"] or r["slider_moved"] is False
-           or r["phone_overflow_px"] > 1]
+           or r["phone_overflow_px"] > 1 or r["clipped_outputs"]]
     print(f"{len(results)} pages checked, {len(bad)} with problems")
     return 1 if bad else 0
 

@@ -46,3 +46,16 @@ def masking_check(model: nn.Module, split: Split, *, white: str = "pgd-l2", blac
             "white_failed_black_fooled": int(missed.sum()), "failure_share": failures, "both_fooled": int(both.sum()),
             "median_black_over_white": None if math.isnan(ratio) else ratio, "max_failures": max_failures, "min_ratio": min_ratio,
             "verdict": "masking" if masked else "none"}
+
+
+class InputQuantised(nn.Module):
+    """A deliberately masked model, to show that :func:`masking_check` can fail: ``net(round(x·levels)/levels)``.
+    The rounding has gradient 0 everywhere, so gradient attacks see nothing, yet a small change of the
+    input still flips the label wherever it crosses a rounding step."""
+
+    def __init__(self, net: nn.Module, levels: int = 8) -> None:
+        super().__init__()
+        self.net, self.levels = net, levels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.round(x * self.levels) / self.levels)
