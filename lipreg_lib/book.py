@@ -196,18 +196,26 @@ def slider_figure(grid, values, curves, name: str, title: str, reference=None):
     return fig
 
 
-def defences_slider(errors: dict, epsilons, title: str):
+def defences_slider(errors: dict, epsilons, title: str, reference: str = "baseline"):
     """Bars of the % error of every defence (``errors[label]`` = one value per ε of ``epsilons``), with a
-    slider over ε: move it and see which defence keeps its accuracy under attack."""
+    slider over ε: move it and see which defence keeps its accuracy under attack. The ``reference`` variant
+    (when present) is drawn grey and its error at the chosen ε as a dashed line across all bars."""
     import plotly.graph_objects as go
 
     labels = list(errors)
     frames = [[errors[label][k] for label in labels] for k in range(len(epsilons))]
-    fig = go.Figure(go.Bar(x=labels, y=frames[0], text=[f"{v:.1f}" for v in frames[0]], textposition="outside"))
-    steps = [dict(method="restyle", label=f"{eps:g}", args=[{"y": [frame], "text": [[f"{v:.1f}" for v in frame]]}])
-             for eps, frame in zip(epsilons, frames)]
+    colours = ["grey" if label == reference else "royalblue" for label in labels]
+    fig = go.Figure(go.Bar(x=labels, y=frames[0], text=[f"{v:.1f}" for v in frames[0]], textposition="outside",
+                           marker_color=colours, name="% error", showlegend=False))
+    line = (lambda k: [errors[reference][k]] * len(labels)) if reference in errors else None
+    if line:
+        fig.add_scatter(x=labels, y=line(0), mode="lines", line=dict(dash="dash", color="grey"), name=f"{reference} at this ε")
+    steps = [dict(method="restyle", label=f"{eps:g}",
+                  args=[{"y": [frame] + ([line(k)] if line else []), "text": [[f"{v:.1f}" for v in frame]] + ([None] if line else [])}])
+             for k, (eps, frame) in enumerate(zip(epsilons, frames))]
     fig.update_layout(sliders=[dict(active=0, steps=steps, currentvalue={"prefix": "attack budget ε = "}, pad={"t": 60})],
-                      title=title, yaxis_title="% error under PGD-L2", yaxis_range=[0, 105], height=480)
+                      title=title, yaxis_title="% error under PGD-L2", yaxis_range=[0, 105], height=480,
+                      legend=dict(orientation="h", y=1.0, yanchor="bottom", x=1, xanchor="right"))
     return fig
 
 

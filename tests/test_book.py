@@ -160,6 +160,9 @@ def test_the_defences_slider_shows_each_defences_error_at_each_budget():
     steps = fig.layout.sliders[0].steps
     assert [s.label for s in steps] == ["0", "0.1"] and list(steps[1].args[0]["y"][0]) == [37.5, 100.0]
     assert list(fig.data[0].x) == ["a", "b"] and list(fig.data[0].y) == [25.0, 0.0]
+    fig = defences_slider(errors, [0.0, 0.1], "t", reference="b")   # the reference's error at each ε, across all bars
+    assert list(fig.data[1].y) == [0.0, 0.0] and list(fig.layout.sliders[0].steps[1].args[0]["y"][1]) == [100.0, 100.0]
+    assert list(fig.data[0].marker.color) == ["royalblue", "grey"]
 
 
 def test_the_slider_figure_keeps_the_baseline_beside_every_value():

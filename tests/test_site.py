@@ -79,3 +79,17 @@ def test_each_chapter_opens_with_its_modes_as_a_rendered_table():
             assert "run the same cells" in html, path.name
         else:   # Markdown printed by a cell must come out as HTML (nb_render_markdown_format), not as pipes
             assert '<th class="head"><p>time to run this chapter</p></th>' in html and "|---|" not in html, path.name
+
+
+def test_launch_buttons_open_the_chapter_in_colab_from_the_configured_repository():
+    import re
+
+    if not (SITE / "book").is_dir():
+        pytest.skip("build the book first: python tools/build_book.py")
+    sys.path.insert(0, str(ROOT / "tools"))
+    from set_repository import configured_repository
+
+    repository = configured_repository().removeprefix("https://github.com/")
+    for path in sorted((SITE / "book").glob("0*.html")):
+        links = re.findall(r'https://colab\.research\.google\.com/github/[^"]+', path.read_text())
+        assert links == [f"https://colab.research.google.com/github/{repository}/blob/main/book/{path.stem}.ipynb"], (path.name, links)

@@ -8,8 +8,9 @@ from torch import nn
 
 class TanhHead(nn.Module):
     """``z ↦ |t| · tanh(BN(z) / |t|)``: batch-norm over the logits without learnable parameters, then
-    a scaled tanh with one learnable scalar ``t`` (initialised to 1). Logits are squashed into
-    ``(-|t|, |t|)``, which caps the loss gradient that large logit gaps would otherwise produce.
+    a scaled tanh with one learnable scalar ``t`` (initialised to 1); arXiv 1810.00953, §4.3 and App. A.1.
+    Logits are squashed into ``(-|t|, |t|)``, so margins and the loss are bounded; the tanh's slope is at
+    most 1, but the loss gradient is not bounded by it (the batch norm rescales the logits).
     """
 
     def __init__(self, num_classes: int) -> None:
