@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
+import torch
+
+from .compare import lambda_trade
 from .data import Split
-from .results import upgrade_table
+from .evaluate.curves import error_curve
+from .results import distances, upgrade_table
 from .train import TrainConfig
 from .train.recipes import with_recipe
 from .validation import LipregError, check_choice
@@ -217,6 +222,59 @@ def defences_slider(errors: dict, epsilons, title: str, reference: str = "baseli
                       title=title, yaxis_title="% error under PGD-L2", yaxis_range=[0, 105], height=480,
                       legend=dict(orientation="h", y=1.0, yanchor="bottom", x=1, xanchor="right"))
     return fig
+
+
+def lambda_slider(runs, grid, title: str, paper_lam: float):
+    """A committed λ grid (``runs``: λ = 0 and penalised λ, one or more seeds) as one figure with a slider over
+    the penalised λ, starting at the paper's λ (``paper_lam``). Top: the % error against ε on ``grid`` at the
+    chosen λ (mean over seeds) beside λ = 0's (grey, dashed). Bottom: median distance and clean error against
+    λ (:func:`lipreg_lib.compare.lambda_trade`; lines the means, open circles the seeds), the paper's λ dotted
+    and the chosen λ marked on both curves. Returns ``(figure, trade)``."""
+    from plotly.subplots import make_subplots
+
+    trade = lambda_trade(runs, paper_lam)
+    epsilons = torch.as_tensor(grid, dtype=torch.float64)
+    xs = epsilons.tolist()
+    curve = {lam: [float(v) for v in torch.stack([100 * error_curve(distances(run), epsilons) for run in runs
+                                                  if float(run["lam"]) == lam]).mean(0)] for lam in trade["lams"]}
+    at = {lam: (median, error) for lam, median, error in zip(trade["lams"], trade["median"], trade["error"])}
+    lams = [lam for lam in trade["lams"] if lam > 0]
+    several = len(trade["seeds"]) > 1
+    fig = make_subplots(rows=2, cols=1, specs=[[{}], [{"secondary_y": True}]], vertical_spacing=0.16,
+                        subplot_titles=("% error against the attack budget ε", "median distance and clean error against λ"))
+
+    def name(lam: float) -> str:
+        return f"λ = {lam:g}: median {at[lam][0]:.3f}, clean error {at[lam][1]:.2f} %"
+
+    fig.add_scatter(x=xs, y=curve[0.0], name=name(0.0), line=dict(dash="dash", color="grey"), row=1, col=1)
+    fig.add_scatter(x=xs, y=curve[paper_lam], name=name(paper_lam), line_color="#1f77b4", row=1, col=1)
+    chosen = len(fig.data) - 1
+    for key, k, right, colour in (("median", 0, False, "#1f77b4"), ("error", 1, True, "#d62728")):
+        label = "median distance (left)" if k == 0 else "clean error % (right)"
+        fig.add_scatter(x=lams, y=[at[lam][k] for lam in lams], mode="lines", name=label, line_color=colour, row=2, col=1, secondary_y=right)
+        if several:
+            seeds = [(lam, v) for lam, vs in zip(trade["lams"], trade[f"{key} seeds"]) if lam > 0 for v in vs]
+            fig.add_scatter(x=[p[0] for p in seeds], y=[p[1] for p in seeds], mode="markers", marker=dict(color=colour, symbol="circle-open"),
+                            name="one seed", showlegend=k == 0, row=2, col=1, secondary_y=right)
+    marks = [len(fig.data), len(fig.data) + 1]
+    for k, right, colour in ((0, False, "#1f77b4"), (1, True, "#d62728")):
+        fig.add_scatter(x=[paper_lam], y=[at[paper_lam][k]], mode="markers", marker=dict(size=14, color=colour, line=dict(width=2, color="black")),
+                        name="chosen λ", showlegend=k == 0, row=2, col=1, secondary_y=right)
+    fig.add_hline(y=at[0.0][0], line_dash="dash", line_color="grey", annotation_text="median at λ = 0", row=2, col=1)
+    fig.add_vline(x=paper_lam, line_dash="dot", annotation_text=f"the paper's λ = {paper_lam:g}", row=2, col=1)
+    steps = [dict(method="restyle", label=f"{lam:g}", args=[{"y": [curve[lam], [at[lam][0]], [at[lam][1]]], "x": [xs, [lam], [lam]],
+                                                            "name": [name(lam), "chosen λ", "chosen λ"]}, [chosen] + marks]) for lam in lams]
+    fig.update_xaxes(title="ε", row=1, col=1)
+    fig.update_yaxes(title="% error (PGD-L2)", range=[0, 100], row=1, col=1)
+    span = [math.log10(lams[0]) - 0.15, math.log10(lams[-1]) + 0.15]   # the penalised λ only: no room for the annotations' text
+    fig.update_xaxes(type="log", range=span, title="λ (authors' convention, batch-mean loss)", row=2, col=1)
+    fig.update_yaxes(title="median distance", secondary_y=False, row=2, col=1)
+    fig.update_yaxes(title="clean error (%)", tickformat=".1f", secondary_y=True, row=2, col=1)
+    seeds = f"{len(trade['seeds'])} seeds, means" if several else "one seed"
+    fig.update_layout(title=f"{title}, Lipschitz penalty as λ grows<br><sup>committed reduced runs, {runs[0]['eval_n']} attacked test images, {seeds}</sup>",
+                      sliders=[dict(active=lams.index(paper_lam), steps=steps, currentvalue={"prefix": "λ = "}, pad={"t": 50})],
+                      height=820, margin=dict(t=120), legend=dict(orientation="h", y=-0.32))
+    return fig, trade
 
 
 def group_buttons(fig, owner: list[int], titles: list[str], layouts: list[dict] | None = None) -> None:

@@ -1,7 +1,7 @@
 """Our results beside the paper's (arXiv 1810.00953, Tables 1 and 3): which Table 3 row a run corresponds to, whether the
 paper's ranking by median distance holds, and whether it holds by more than the seed-to-seed spread;
 which of Table 3's directions (each defence against the baseline, AT against none) our runs share; which
-defences to compare at comparable clean accuracy."""
+defences to compare at comparable clean accuracy; what a λ grid says at the paper's λ."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from statistics import mean
 
 from .paper import COST_BOUND, COST_BOUNDED, RANKING, TABLE3
 from .results import by_label, run_errors
+from .validation import LipregError
 
 #: Our model → the paper's model whose Table 3 values stand beside it. ``fast-cnn`` (the fast CPU protocol)
 #: is set beside ResNet-34, the model of the paper's headline Table 3 numbers (baseline 56.0 % error at
@@ -68,9 +69,11 @@ def table3_directions(runs: Iterable[Mapping]) -> list[dict]:
     each defence against the baseline of its model and AT column, and 2-norm AT against the same variant
     without it. In the paper every one of these lowers the error.
 
-    ``ours Δ`` is the difference of the means over seeds. Its standard error adds two independent parts:
-    training noise, the pooled seed variance :func:`seed_variance` times ``1/k₁ + 1/k₂`` (``k`` seeds), and
-    test-set noise, ``Σ p(1−p)/(N k)`` for error fractions ``p`` on ``N`` images. ``verdict``: ``agrees`` or
+    ``ours Δ`` is the difference of the means over seeds. Its standard error adds two parts: training noise,
+    the pooled seed variance :func:`seed_variance` times ``1/k₁ + 1/k₂`` (``k`` seeds), and test-set noise,
+    ``Σ p(1−p)/N`` for error fractions ``p`` on ``N`` images. Every seed of every variant is scored on the same
+    ``N`` images, so averaging seeds does not shrink the test term (no ``1/k``); adding the two variants' terms
+    treats them as independent, which overstates the noise when they share hard images (a conservative test). ``verdict``: ``agrees`` or
     ``disagrees`` (the signs of the paper's Δ and ours) when ``|ours Δ|`` exceeds 2 s.e., else ``within noise``.
     """
     groups = _by_key(runs)
@@ -86,7 +89,7 @@ def table3_directions(runs: Iterable[Mapping]) -> list[dict]:
                 continue
             pair = (values, errors[reference])
             means = [mean(e[1] for e in side) / 100 for side in pair]
-            variance = sum(training / len(side) + p * (1 - p) / (mean(e[2] for e in side) * len(side)) for p, side in zip(means, pair))
+            variance = sum(training / len(side) + p * (1 - p) / mean(e[2] for e in side) for p, side in zip(means, pair))
             ours_delta, noise = 100 * (means[0] - means[1]), 200 * sqrt(variance)
             paper_delta = TABLE3[key][2] - TABLE3[reference][2]
             agree = (paper_delta < 0) == (ours_delta < 0)
@@ -121,6 +124,37 @@ def describe_pair(pair: Mapping) -> str:
     verdict = {True: "separated", False: "within seed spread", None: "one seed"}[pair["separated"]]
     return (f"{pair['lower']} {pair['mean_lower']:.3f} {'<' if pair['holds'] else '≥'} {pair['higher']} {pair['mean_higher']:.3f}"
             f" (seeds {pair['seeds'][0]}/{pair['seeds'][1]}, {verdict})")
+
+
+def lambda_trade(runs: Iterable[Mapping], paper_lam: float, clear: float = 0.05) -> dict:
+    """Median distance and clean error against λ in a λ grid (``runs`` differ in ``lam`` and ``seed``; λ = 0
+    among them), in the authors' convention of eq. 12 (penalty λ·max‖∇ℓ‖/B, arXiv 1810.00953 §4.1).
+
+    Per λ: ``median`` and ``error`` (clean test error, %) as means over seeds, and each seed's values.
+    At ``paper_lam``, against λ = 0 of the same seed: ``changes`` (the median's change in %, one per seed)
+    and ``error changes`` (clean error, points); ``change`` and ``error change`` are their means.
+    ``onset``: the smallest λ > 0 from which the mean median stays more than ``clear`` above λ = 0's
+    (``None`` if it never does). ``best``: the λ with the largest mean median.
+    """
+    groups: dict[float, dict[int, Mapping]] = {}
+    for run in runs:
+        groups.setdefault(float(run["lam"]), {})[int(run["seed"])] = run
+    if 0.0 not in groups or paper_lam not in groups:
+        raise LipregError(f"a λ grid needs λ = 0 and the paper's λ = {paper_lam:g}; it has λ = {sorted(groups)}")
+    lams = sorted(groups)
+    median = {lam: [groups[lam][s]["median_distance"] for s in sorted(groups[lam])] for lam in lams}
+    error = {lam: [groups[lam][s]["test_error"] for s in sorted(groups[lam])] for lam in lams}
+    paired = sorted(set(groups[0.0]) & set(groups[paper_lam]))
+    changes = [100 * (groups[paper_lam][s]["median_distance"] / groups[0.0][s]["median_distance"] - 1) for s in paired]
+    error_changes = [groups[paper_lam][s]["test_error"] - groups[0.0][s]["test_error"] for s in paired]
+    penalised = [lam for lam in lams if lam > 0]
+    above = [mean(median[lam]) > (1 + clear) * mean(median[0.0]) for lam in penalised]
+    onset = next((lam for k, lam in enumerate(penalised) if all(above[k:])), None)
+    return {"lams": lams, "median": [mean(median[lam]) for lam in lams], "error": [mean(error[lam]) for lam in lams],
+            "median seeds": [median[lam] for lam in lams], "error seeds": [error[lam] for lam in lams],
+            "seeds": sorted({s for g in groups.values() for s in g}), "changes": changes, "error changes": error_changes,
+            "change": mean(changes), "error change": mean(error_changes), "onset": onset,
+            "best": max(penalised, key=lambda lam: mean(median[lam]))}
 
 
 COST_VARIANTS = {  # id: (label, defence spec, tanh head): what benchmarks/defence_cost.py measures

@@ -173,6 +173,28 @@ def test_the_slider_figure_keeps_the_baseline_beside_every_value():
     assert fig.data[-1].name == "baseline" and list(fig.data[-1].y) == [0, 80]
 
 
+def test_the_lambda_slider_moves_the_curve_and_the_marks_to_each_lambdas_seed_mean_and_starts_at_the_papers():
+    from lipreg_lib.book import lambda_slider
+
+    def run(lam, seed, dists, median, error):
+        return {"lam": lam, "seed": seed, "distances": dists, "median_distance": median, "test_error": error, "eval_n": 4}
+
+    runs = [run(0.0, 0, [0.0, 1.0, 1.0, 3.0], 1.0, 25.0), run(0.0, 1, [0.0, 1.0, 3.0, 3.0], 1.0, 25.0),
+            run(0.01, 0, [1.0, 1.0, 1.0, 1.0], 1.0, 0.0), run(0.01, 1, [1.0, 1.0, 1.0, 1.0], 1.0, 0.0),
+            run(0.1, 0, [0.0, 2.0, 2.0, 2.0], 2.0, 20.0), run(0.1, 1, [0.0, 3.0, 3.0, None], 3.0, 30.0),
+            run(1.0, 0, [0.0, 0.0, 0.0, 0.0], 0.0, 100.0), run(1.0, 1, [0.0, 0.0, 0.0, 0.0], 0.0, 100.0)]
+    fig, trade = lambda_slider(runs, [0.0, 1.5], "t", paper_lam=0.1)
+    slider = fig.layout.sliders[0]
+    assert [step.label for step in slider.steps] == ["0.01", "0.1", "1"] and slider.active == 1   # λ = 0 is the reference, not a step
+    curve, *marks = slider.steps[1].args[1]
+    assert list(fig.data[curve].y) == [25.0, 25.0]                 # error at ε = 0 and 1.5, mean over the two seeds (25 % and 25 %)
+    assert list(fig.data[0].y) == [25.0, 62.5] and fig.data[0].line.dash == "dash"   # λ = 0: 50 % and 75 % at ε = 1.5
+    step = slider.steps[2].args[0]
+    assert step["y"][0] == [100.0, 100.0] and step["y"][1:] == [[0.0], [100.0]] and step["x"][1:] == [[1.0], [1.0]]
+    assert [list(fig.data[m].y) for m in marks] == [[2.5], [25.0]]  # the paper's λ: mean median (2 and 3), mean clean error
+    assert "median 2.500" in fig.data[curve].name and trade["changes"] == [100.0, 200.0]
+
+
 def test_the_gallery_shows_clean_perturbation_and_adversarial_with_the_prediction_in_every_step():
     import torch
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lipreg_lib.compare import (accuracy_robustness, comparable_accuracy, cost_rows, describe_pair, ranking_pairs, seed_variance, table3_directions, table3_key,
+from lipreg_lib.compare import (accuracy_robustness, comparable_accuracy, cost_rows, describe_pair, lambda_trade, ranking_pairs, seed_variance, table3_directions, table3_key,
                                 table3_rows)
 from lipreg_lib.defences import make_defence
 from lipreg_lib.paper import TABLE3
@@ -64,7 +64,7 @@ def test_table3_directions_judge_the_difference_against_seed_and_test_noise():
     assert first["paper Δ % err ε=0.1"] == pytest.approx(27.08 - 56.00, abs=0.01) and first["ours Δ % err ε=0.1"] == -11.0
     training = seed_variance([[0.40, 0.42]])
     assert training == pytest.approx(0.0002)
-    expected = 200 * (training * (1 + 1 / 2) + 0.30 * 0.70 / 10000 + 0.41 * 0.59 / 20000) ** 0.5
+    expected = 200 * (training * (1 + 1 / 2) + 0.30 * 0.70 / 10000 + 0.41 * 0.59 / 10000) ** 0.5   # both seeds scored on the same 10 000 images
     assert first["2 s.e."] == pytest.approx(expected, abs=0.01) and first["seeds"] == "1/2"
     assert [rows[k]["verdict"] for k in sorted(rows)] == ["agrees", "disagrees", "disagrees", "within noise"]
 
@@ -79,6 +79,22 @@ def test_ranking_pairs_tell_an_order_within_noise_from_a_separated_one():
     assert [describe_pair(p) for p in pairs] == ["baseline 1.100 < AT-FGSM 1.300 (seeds 2/2, within seed spread)",
                                                  "AT-FGSM 1.300 < AT-L2 1.650 (seeds 2/2, separated)",
                                                  "AT-L2 1.650 ≥ tanh + tulip 1.500 (seeds 2/1, one seed)"]
+
+
+def test_lambda_trade_pairs_each_seed_with_its_own_unpenalised_run_and_finds_the_onset_on_the_means():
+    rows = [(0.0, 0, 1.0, 10.0), (0.0, 1, 2.0, 12.0), (0.1, 0, 1.2, 10.5), (0.1, 1, 2.0, 12.5),
+            (1.0, 0, 1.0, 11.0), (1.0, 1, 2.1, 13.0), (10.0, 0, 1.3, 20.0), (10.0, 1, 2.2, 30.0)]
+    runs = [{"lam": lam, "seed": seed, "median_distance": med, "test_error": err} for lam, seed, med, err in rows]
+    trade = lambda_trade(runs, paper_lam=0.1)
+    assert trade["lams"] == [0.0, 0.1, 1.0, 10.0] and trade["seeds"] == [0, 1]
+    assert trade["changes"] == pytest.approx([20.0, 0.0]) and trade["change"] == pytest.approx(10.0)   # 1.2/1.0 and 2.0/2.0, not 3.2/3.0
+    assert trade["error changes"] == pytest.approx([0.5, 0.5]) and trade["error"][-1] == pytest.approx(25.0)
+    assert trade["median seeds"][1] == [1.2, 2.0]
+    # mean medians 1.5, 1.6, 1.55, 1.75: λ = 0.1 is 6.7 % above but λ = 1 falls back to 3.3 %; only λ = 10 stays above
+    assert trade["onset"] == 10.0 and trade["best"] == 10.0
+    assert lambda_trade(runs, paper_lam=0.1, clear=0.2)["onset"] is None   # 1.75 is 16.7 % above
+    with pytest.raises(LipregError, match="λ = 0.3"):
+        lambda_trade(runs, paper_lam=0.3)
 
 
 def test_the_results_tables_tool_prints_the_committed_values():

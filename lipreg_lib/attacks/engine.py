@@ -1,7 +1,8 @@
 """One batched iterative attack in the 2-norm, with pluggable step rules (arXiv 1810.00953, §1, §4).
 
-Every attack here is ``δ_{t+1} = Π_ε(δ_t + α ε · step(∇_δ ℓ(x + δ_t)))``, with ``Π_ε`` the projection
-onto the Euclidean ball of radius ε intersected with the box ``[0,1]^n``. The step rules:
+Every attack here is ``δ_{t+1} = Π_ε(δ_t + α ε · step(∇_δ ℓ(x + δ_t)))``, with ``Π_ε`` scaling ``δ`` into
+the Euclidean ball of radius ε and then clipping ``x + δ`` into the box ``[0,1]^n``: a feasible point of their
+intersection, though not always the nearest one (the exact projection onto it). The step rules:
 
 - ``l2``: ``g/‖g‖₂`` (steepest ascent in the 2-norm): 1 step of size 1 is the *gradient attack*,
   several steps are PGD-L2;

@@ -21,7 +21,8 @@ class Objective:
     """``E[ℓ(x + δ(x))] + Σ_k penalty_k(x)``: with no perturbation ``δ = 0`` (baseline when no penalties).
 
     tulip (arXiv 1810.00953, §3, eq. 12) is ``Perturbation(ε, "l2")`` with ``LipschitzPenalty(λ)``:
-    ``E[ℓ(x + ε g/‖g‖₂)] + λ max_i ‖∇_x ℓ(x_i)‖₂``. ``ℓ`` is the cross-entropy, with
+    ``E[ℓ(x + ε g/‖g‖₂)] + (λ/B) max_i ‖∇_x ℓ(x_i)‖₂`` in the authors' batch-mean convention (the
+    penalty's default; ``per_example=True`` drops the ``1/B``). ``ℓ`` is the cross-entropy, with
     ``label_smoothing`` when the recipe asks for it (the attacks and statistics use the plain one).
 
     When the only penalty is :class:`LipschitzFiniteDifference`, one backward pass over the clean

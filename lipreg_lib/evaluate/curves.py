@@ -7,8 +7,9 @@ import math
 import torch
 
 def error_curve(distances: torch.Tensor, eps: list[float] | torch.Tensor) -> torch.Tensor:
-    """``ε ↦ P[d(x) ≤ ε]``: the fraction of images whose minimal adversarial distance is at most ε
-    (``d = 0`` for images misclassified clean, ``inf`` when no attack succeeded). Monotone by construction."""
+    """``ε ↦ P[d̂(x) ≤ ε]`` (Definition 4.1): the fraction of images whose distance ``d̂`` found by the attack is at
+    most ε (``d̂ = 0`` for images misclassified clean, ``inf`` when the attack failed). Since ``d̂`` is an upper bound
+    on the true minimal distance ``d``, the curve is a lower bound on the true one. Monotone by construction."""
     eps = torch.as_tensor(eps, dtype=torch.float64)
     return (distances.double().view(1, -1) <= eps.view(-1, 1)).double().mean(1)
 
