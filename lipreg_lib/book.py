@@ -224,6 +224,15 @@ def defences_slider(errors: dict, epsilons, title: str, reference: str = "baseli
     return fig
 
 
+def log_vline(fig, x: float, text: str, row: int | None = None, col: int | None = None) -> None:
+    """A dotted vertical line at ``x`` on a *log* x axis, labelled ``text`` at its top. ``fig.add_vline``
+    places the line right but its label at ``10**x`` (plotly.js reads annotations on log axes as ``log10``
+    of the value), so the label is added here at ``log10(x)``."""
+    fig.add_vline(x=x, line_dash="dot", row=row, col=col)
+    fig.add_annotation(x=math.log10(x), y=1, yref="y domain", text=text, showarrow=False, xanchor="left", yanchor="top",
+                       row=row, col=col)
+
+
 def lambda_slider(runs, grid, title: str, paper_lam: float):
     """A committed λ grid (``runs``: λ = 0 and penalised λ, one or more seeds) as one figure with a slider over
     the penalised λ, starting at the paper's λ (``paper_lam``). Top: the % error against ε on ``grid`` at the
@@ -261,7 +270,7 @@ def lambda_slider(runs, grid, title: str, paper_lam: float):
         fig.add_scatter(x=[paper_lam], y=[at[paper_lam][k]], mode="markers", marker=dict(size=14, color=colour, line=dict(width=2, color="black")),
                         name="chosen λ", showlegend=k == 0, row=2, col=1, secondary_y=right)
     fig.add_hline(y=at[0.0][0], line_dash="dash", line_color="grey", annotation_text="median at λ = 0", row=2, col=1)
-    fig.add_vline(x=paper_lam, line_dash="dot", annotation_text=f"the paper's λ = {paper_lam:g}", row=2, col=1)
+    log_vline(fig, paper_lam, f" the paper's λ = {paper_lam:g}", row=2, col=1)
     steps = [dict(method="restyle", label=f"{lam:g}", args=[{"y": [curve[lam], [at[lam][0]], [at[lam][1]]], "x": [xs, [lam], [lam]],
                                                             "name": [name(lam), "chosen λ", "chosen λ"]}, [chosen] + marks]) for lam in lams]
     fig.update_xaxes(title="ε", row=1, col=1)

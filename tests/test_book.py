@@ -1,6 +1,7 @@
 """The book's sources: outputs stripped in git, machinery imported from lipreg_lib, every chapter in the TOC."""
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -193,6 +194,18 @@ def test_the_lambda_slider_moves_the_curve_and_the_marks_to_each_lambdas_seed_me
     assert step["y"][0] == [100.0, 100.0] and step["y"][1:] == [[0.0], [100.0]] and step["x"][1:] == [[1.0], [1.0]]
     assert [list(fig.data[m].y) for m in marks] == [[2.5], [25.0]]  # the paper's λ: mean median (2 and 3), mean clean error
     assert "median 2.500" in fig.data[curve].name and trade["changes"] == [100.0, 200.0]
+
+
+def test_a_line_on_a_log_axis_gets_its_label_at_the_lines_place():
+    import plotly.graph_objects as go
+
+    from lipreg_lib.book import log_vline
+
+    fig = go.Figure(go.Scatter(x=[0.01, 1], y=[0, 1]))
+    fig.update_xaxes(type="log")
+    log_vline(fig, 0.2, "the paper's λ")
+    assert fig.layout.shapes[0].x0 == 0.2                                  # shapes take the value on a log axis
+    assert fig.layout.annotations[0].x == pytest.approx(math.log10(0.2))   # annotations take its log10
 
 
 def test_the_gallery_shows_clean_perturbation_and_adversarial_with_the_prediction_in_every_step():

@@ -93,3 +93,7 @@ def test_launch_buttons_open_the_chapter_in_colab_from_the_configured_repository
     for path in sorted((SITE / "book").glob("0*.html")):
         links = re.findall(r'https://colab\.research\.google\.com/github/[^"]+', path.read_text())
         assert links == [f"https://colab.research.google.com/github/{repository}/blob/main/book/{path.stem}.ipynb"], (path.name, links)
+
+
+def test_every_label_of_every_figure_is_drawn(report):
+    assert {page: r["hidden_labels"] for page, r in report.items() if r["hidden_labels"]} == {}

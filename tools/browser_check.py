@@ -5,7 +5,8 @@ For each page: no JavaScript console errors, no failed requests; every plotly di
 with plotly sliders, a real mouse click on a step of *every* slider must change what its figure shows
 (the visible traces or their values), and so must a click on the last button of every button menu.
 At a phone's width (390 px) no page may scroll sideways; at 1280 px no printed output line is cut off
-(a ``pre`` in a cell's output that scrolls sideways hides the end of a result).
+(a ``pre`` in a cell's output that scrolls sideways hides the end of a result), and every text label of a
+figure is drawn.
 Screenshots of chosen pages go to ``--screenshots``. Non-loopback requests are aborted.
 
     python tools/browser_check.py _build/html --screenshots /tmp/shots
@@ -66,6 +67,9 @@ def check_page(page, url: str, relative: str, html: str) -> dict:
               "math": page.evaluate("document.querySelectorAll('mjx-container').length"), "errors": errors, "slider_moved": None}
     result["clipped_outputs"] = page.evaluate(
         "[...document.querySelectorAll('.cell_output pre')].filter(p => p.scrollWidth > p.clientWidth + 1).length")
+    result["hidden_labels"] = page.evaluate(  # a figure's text label plotly.js did not draw (e.g. placed off its axis range)
+        "[...document.querySelectorAll('.plotly-graph-div')].flatMap(d => (d.layout.annotations || []).filter((a, k) => a.text && "
+        "!(d.querySelectorAll('g.annotation')[k] && d.querySelectorAll('g.annotation')[k].getBoundingClientRect().width > 0)).map(a => a.text))")
     sliders = page.locator(".plotly-graph-div", has=page.locator(".slider-container"))
     moved = []
     for k in range(sliders.count()):
@@ -142,7 +146,7 @@ def main() -> int:
     server.shutdown()
     print(json.dumps(results, indent=1))
     bad = [r for r in results if r["errors"] or r["figures_rendered"] < r["figures_expected"] or r["slider_moved"] is False
-           or r["phone_overflow_px"] > 1 or r["clipped_outputs"]]
+           or r["phone_overflow_px"] > 1 or r["clipped_outputs"] or r["hidden_labels"]]
     print(f"{len(results)} pages checked, {len(bad)} with problems")
     return 1 if bad else 0
 
