@@ -9,12 +9,9 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
-import torch
-
 from .compare import lambda_trade
 from .data import Split
-from .evaluate.curves import error_curve
-from .results import distances, upgrade_table
+from .results import errors_at, upgrade_table
 from .train import TrainConfig
 from .train.recipes import with_recipe
 from .validation import LipregError, check_choice
@@ -182,6 +179,15 @@ def load_results(name: str) -> dict | None:
     return upgrade_table(record, repr(str(path))) if "runs" in record else record
 
 
+def load_runs(name: str) -> list[dict] | None:
+    """The rows of the committed grid ``name`` together with those of ``<name>-seeds`` (further seeds of the
+    same protocol, a grid of its own) when that exists; ``None`` if ``name`` is not produced yet."""
+    results = load_results(name)
+    if results is None:
+        return None
+    return results["runs"] + (load_results(f"{name}-seeds") or {"runs": []})["runs"]
+
+
 def slider_figure(grid, values, curves, name: str, title: str, reference=None):
     """Error curves (``% error`` against ε on ``grid``), one per value of ``name`` (λ or a training ε),
     shown one at a time by a slider, with ``reference = (label, curve)`` (the baseline) always drawn
@@ -242,10 +248,9 @@ def lambda_slider(runs, grid, title: str, paper_lam: float):
     from plotly.subplots import make_subplots
 
     trade = lambda_trade(runs, paper_lam)
-    epsilons = torch.as_tensor(grid, dtype=torch.float64)
-    xs = epsilons.tolist()
-    curve = {lam: [float(v) for v in torch.stack([100 * error_curve(distances(run), epsilons) for run in runs
-                                                  if float(run["lam"]) == lam]).mean(0)] for lam in trade["lams"]}
+    xs = [float(eps) for eps in grid]
+    by_label = errors_at(runs, xs)                                    # one label per λ, seeds pooled
+    curve = {float(run["lam"]): by_label[run["label"]] for run in runs}
     at = {lam: (median, error) for lam, median, error in zip(trade["lams"], trade["median"], trade["error"])}
     lams = [lam for lam in trade["lams"] if lam > 0]
     several = len(trade["seeds"]) > 1

@@ -134,7 +134,8 @@ def lambda_trade(runs: Iterable[Mapping], paper_lam: float, clear: float = 0.05)
     At ``paper_lam``, against λ = 0 of the same seed: ``changes`` (the median's change in %, one per seed)
     and ``error changes`` (clean error, points); ``change`` and ``error change`` are their means.
     ``onset``: the smallest λ > 0 from which the mean median stays more than ``clear`` above λ = 0's
-    (``None`` if it never does). ``best``: the λ with the largest mean median.
+    (``None`` if it never does). ``best``: the λ with the largest mean median. ``spread``: how much the
+    seeds' medians at λ = 0 differ, ``100 (max/min − 1)`` in % (0 with one seed).
     """
     groups: dict[float, dict[int, Mapping]] = {}
     for run in runs:
@@ -154,6 +155,7 @@ def lambda_trade(runs: Iterable[Mapping], paper_lam: float, clear: float = 0.05)
             "median seeds": [median[lam] for lam in lams], "error seeds": [error[lam] for lam in lams],
             "seeds": sorted({s for g in groups.values() for s in g}), "changes": changes, "error changes": error_changes,
             "change": mean(changes), "error change": mean(error_changes), "onset": onset,
+            "spread": 100 * (max(median[0.0]) / min(median[0.0]) - 1),
             "best": max(penalised, key=lambda lam: mean(median[lam]))}
 
 

@@ -178,7 +178,7 @@ def test_the_lambda_slider_moves_the_curve_and_the_marks_to_each_lambdas_seed_me
     from lipreg_lib.book import lambda_slider
 
     def run(lam, seed, dists, median, error):
-        return {"lam": lam, "seed": seed, "distances": dists, "median_distance": median, "test_error": error, "eval_n": 4}
+        return {"label": f"lam={lam}", "lam": lam, "seed": seed, "distances": dists, "median_distance": median, "test_error": error, "eval_n": 4}
 
     runs = [run(0.0, 0, [0.0, 1.0, 1.0, 3.0], 1.0, 25.0), run(0.0, 1, [0.0, 1.0, 3.0, 3.0], 1.0, 25.0),
             run(0.01, 0, [1.0, 1.0, 1.0, 1.0], 1.0, 0.0), run(0.01, 1, [1.0, 1.0, 1.0, 1.0], 1.0, 0.0),
@@ -194,6 +194,16 @@ def test_the_lambda_slider_moves_the_curve_and_the_marks_to_each_lambdas_seed_me
     assert step["y"][0] == [100.0, 100.0] and step["y"][1:] == [[0.0], [100.0]] and step["x"][1:] == [[1.0], [1.0]]
     assert [list(fig.data[m].y) for m in marks] == [[2.5], [25.0]]  # the paper's λ: mean median (2 and 3), mean clean error
     assert "median 2.500" in fig.data[curve].name and trade["changes"] == [100.0, 200.0]
+
+
+def test_a_grids_runs_come_with_those_of_its_further_seeds_grid():
+    from lipreg_lib.book import load_results, load_runs
+
+    merged = load_runs("mnist-lambda")   # grids/mnist-lambda.yaml (seed 0) and grids/mnist-lambda-seeds.yaml (seed 1)
+    assert len(merged) == len(load_results("mnist-lambda")["runs"]) + len(load_results("mnist-lambda-seeds")["runs"])
+    assert {run["seed"] for run in merged} == {0, 1}
+    assert load_runs("cifar10-lambda") == load_results("cifar10-lambda")["runs"]   # no further-seeds grid
+    assert load_runs("no-such-grid") is None
 
 
 def test_a_line_on_a_log_axis_gets_its_label_at_the_lines_place():

@@ -91,7 +91,7 @@ def test_lambda_trade_pairs_each_seed_with_its_own_unpenalised_run_and_finds_the
     assert trade["error changes"] == pytest.approx([0.5, 0.5]) and trade["error"][-1] == pytest.approx(25.0)
     assert trade["median seeds"][1] == [1.2, 2.0]
     # mean medians 1.5, 1.6, 1.55, 1.75: λ = 0.1 is 6.7 % above but λ = 1 falls back to 3.3 %; only λ = 10 stays above
-    assert trade["onset"] == 10.0 and trade["best"] == 10.0
+    assert trade["onset"] == 10.0 and trade["best"] == 10.0 and trade["spread"] == pytest.approx(100.0)   # λ = 0: medians 1 and 2
     assert lambda_trade(runs, paper_lam=0.1, clear=0.2)["onset"] is None   # 1.75 is 16.7 % above
     with pytest.raises(LipregError, match="λ = 0.3"):
         lambda_trade(runs, paper_lam=0.3)

@@ -68,8 +68,8 @@ def check_page(page, url: str, relative: str, html: str) -> dict:
     result["clipped_outputs"] = page.evaluate(
         "[...document.querySelectorAll('.cell_output pre')].filter(p => p.scrollWidth > p.clientWidth + 1).length")
     result["hidden_labels"] = page.evaluate(  # a figure's text label plotly.js did not draw (e.g. placed off its axis range)
-        "[...document.querySelectorAll('.plotly-graph-div')].flatMap(d => (d.layout.annotations || []).filter((a, k) => a.text && "
-        "!(d.querySelectorAll('g.annotation')[k] && d.querySelectorAll('g.annotation')[k].getBoundingClientRect().width > 0)).map(a => a.text))")
+        "[...document.querySelectorAll('.plotly-graph-div')].flatMap(d => { const drawn = d.querySelectorAll('g.annotation'); "
+        "return (d.layout.annotations || []).filter((a, k) => a.text && !(drawn[k] && drawn[k].getBoundingClientRect().width > 0)).map(a => a.text); })")
     sliders = page.locator(".plotly-graph-div", has=page.locator(".slider-container"))
     moved = []
     for k in range(sliders.count()):
