@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from dataclasses import dataclass
@@ -11,7 +10,7 @@ from pathlib import Path
 
 from .compare import lambda_trade
 from .data import Split
-from .results import errors_at, upgrade_table
+from .results import errors_at, read_results
 from .train import TrainConfig
 from .train.recipes import with_recipe
 from .validation import LipregError, check_choice
@@ -173,10 +172,7 @@ def load_results(name: str) -> dict | None:
     """``data/results/<name>.json`` written by the library's commands, or ``None`` if not produced yet;
     a results table (one with ``runs``) comes with its rows in the current schema (:mod:`lipreg_lib.results`)."""
     path = results_dir() / f"{name}.json"
-    if not path.exists():
-        return None
-    record = json.loads(path.read_text())
-    return upgrade_table(record, repr(str(path))) if "runs" in record else record
+    return read_results(path) if path.exists() else None
 
 
 def load_runs(name: str) -> list[dict] | None:

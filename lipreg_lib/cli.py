@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .validation import LipregError, check_positive
+from .validation import LipregError, check_positive, check_writable_file
 
 
 def _info(args: argparse.Namespace) -> int:
@@ -53,6 +53,8 @@ def _data_lipschitz(args: argparse.Namespace) -> int:
     from .runio import provenance, resolve_device, write_json
 
     device = resolve_device(args.device)
+    if args.save:
+        check_writable_file(args.save, "--save")
     train = load_dataset(args.dataset, args.data_dir).train.to(device)
     started = time.perf_counter()
     result = data_lipschitz(train.x, train.y, progress=not args.quiet)
@@ -74,6 +76,8 @@ def _data_stability(args: argparse.Namespace) -> int:
     from .runio import provenance, resolve_device, write_json
 
     device = resolve_device(args.device)
+    if args.save:
+        check_writable_file(args.save, "--save")
     data = load_dataset(args.dataset, args.data_dir)
     if args.n is not None and args.n > len(data.test):
         raise LipregError(f"--n {args.n} is more than the {len(data.test)} test images of {args.dataset}")
@@ -133,10 +137,11 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("info", help="list datasets, models, defences").set_defaults(handler=_info)
 
     train = commands.add_parser("train", help="train a model with a defence",
-                                description="Train a model with a defence; options not given come from --recipe, else the paper's protocol.")
+                                description="Train a model with a defence; options not given come from --recipe (default: paper).")
     train.set_defaults(handler=_train)
     option = _option_adder(train, defaults)
-    option("--recipe", choices=sorted(RECIPES), help="start from a named recipe: paper (the authors' protocol) or fast (CIFAR-10 "
+    option("--recipe", choices=sorted(RECIPES), help="start from a named recipe: paper (the authors' optimiser: SGD, momentum 0.9, weight decay 5e-4, "
+           "step schedule; 5 epochs of small-cnn on the digits unless given) or fast (CIFAR-10 "
            "in minutes on a CPU: fast-cnn, one-cycle, label smoothing); explicit options override it (default: paper)", default="paper")
     option("--dataset", help="digits, mnist, fashion-mnist, cifar10, cifar100, moons, circles or npz:PATH")
     option("--model", help=f"one of {', '.join(sorted(MODELS))}")
@@ -144,7 +149,7 @@ def parser() -> argparse.ArgumentParser:
     option("--eps", type=float, help="adversarial training step ε (Euclidean, pixels in [0,1])")
     option("--lam", type=float, help="penalty weight λ")
     option("--h", type=float, help="finite-difference step h (fd, lip-fd)")
-    option("--tanh-head", action=argparse.BooleanOptionalAction, help="add the tanh logit layer (arXiv 1810.00953, §5)")
+    option("--tanh-head", action=argparse.BooleanOptionalAction, help="add the tanh logit layer (arXiv 1810.00953, §4.3 and App. A.1)")
     option("--width", type=int, help="base width of the model (default: the model's own)")
     option("--clip", action=argparse.BooleanOptionalAction, help="clip adversarial training inputs to [0,1]")
     option("--per-example", action=argparse.BooleanOptionalAction, help="Lipschitz penalty of per-example losses (not the batch mean)")

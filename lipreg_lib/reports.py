@@ -14,8 +14,6 @@ import math
 import time
 from pathlib import Path
 
-import torch
-
 from .attacks import ATTACKS, get_attack, run_attack
 from .evaluate.budget import error_at_budget
 from .evaluate.clean import clean_metrics
@@ -23,9 +21,10 @@ from .evaluate.curves import summary
 from .evaluate.masking import masking_check
 from .evaluate.stability import stability_statistics
 from .locks import run_lock
+from .results import distances
 from .runio import provenance, resolve_device, write_json
 from .train import load_run
-from .validation import LipregError, check_positive_int
+from .validation import LipregError, check_positive, check_positive_int
 
 EVAL_JSON = "eval.json"
 EVAL_LOCK = ".eval.lock"
@@ -64,14 +63,16 @@ def evaluate_run(run_dir: Path | str, attack: str = "pgd-l2", n: int | None = No
         check_positive_int("n", n)
     if budget_n is not None:
         check_positive_int("budget_n", budget_n)
+    budgets = tuple(check_positive("budget ε", eps) for eps in budgets)
     run_dir = Path(run_dir)
     if budgets and attack not in ATTACKS:
         raise LipregError(f"fixed budgets need one of the iterative attacks ({', '.join(ATTACKS)}), got {attack!r}")
     model, dataset, config = load_run(run_dir, device, data_dir)
     torch_device = resolve_device(device)
     full = dataset.test.subset(config.test_subset, config.seed)
-    if n is not None and n > len(full):
-        raise LipregError(f"n = {n} exceeds the run's {len(full)} test images")
+    for name, value in (("n", n), ("budget_n", budget_n if budgets else None)):
+        if value is not None and value > len(full):
+            raise LipregError(f"{name} = {value} exceeds the run's {len(full)} test images")
     test = _first(full, n).to(torch_device)
     started = time.perf_counter()
     result = run_attack(model, test, attack, steps=steps, batch_size=batch_size, progress=progress)
@@ -116,7 +117,7 @@ def check_masking_run(run_dir: Path | str, attack: str = "pgd-l2", n: int = 100,
         raise LipregError(f"the masking check of {str(run_dir)!r} needs a {attack} evaluation of at least {n} images first")
     model, dataset, config = load_run(run_dir, device, data_dir)
     test = _first(dataset.test.subset(config.test_subset, config.seed), n).to(resolve_device(device))
-    white = torch.tensor([math.inf if d is None else d for d in entry["distances"][:n]], dtype=torch.float64)
+    white = distances(entry)[:n]
     result = {**masking_check(model, test, white=attack, black=black, black_steps=steps, white_distances=white),
               "provenance": provenance(resolve_device(device))}
     with run_lock(run_dir, name=EVAL_LOCK):

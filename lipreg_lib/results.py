@@ -8,8 +8,8 @@ masking check's ``failure_share``, stored beside the fraction threshold it is co
 ``run.json`` (beside each checkpoint, written by ``train``): ``config`` (every :class:`TrainConfig`
 option), ``defence``, ``status`` (``"running"`` or ``"finished"``), ``dataset``
 (``name``, ``train_size``, ``test_size``), ``model``, ``provenance`` (commit, device, versions,
-time) and ``epochs``: one record per epoch with ``loss``, ``train_accuracy`` and ``test_accuracy``
-(fractions), ``seconds`` and the learning rate.
+time) and ``epochs``: one record per epoch with ``epoch``, ``seconds``, ``lr``, ``train_loss``,
+``train_accuracy``, ``test_loss`` and ``test_accuracy`` (accuracies as fractions).
 
 ``eval.json`` (beside it, written by ``evaluate``): ``attacks[name]`` with ``n`` (the first ``n``
 images of the run's test split), ``distances``, ``median_distance``, ``error_eps0`` and
@@ -64,14 +64,15 @@ def upgrade_table(record: dict, source: str = "a results table") -> dict:
     return {**record, "schema": SCHEMA, "runs": [upgrade_row(run, source) for run in record["runs"]]}
 
 
-def read_table(path: Path | str) -> dict:
-    """A ``<grid>.json`` results table read from ``path`` (:func:`upgrade_table`)."""
+def read_results(path: Path | str) -> dict:
+    """A results file read from ``path``: a ``<grid>.json`` table (one with ``runs``) in the current
+    schema (:func:`upgrade_table`), any other record (a benchmark's, the chapter times) as written."""
     path = Path(path)
     try:
         record = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as error:
-        raise LipregError(f"cannot read results table {str(path)!r}: {error}") from None
-    return upgrade_table(record, repr(str(path)))
+        raise LipregError(f"cannot read results file {str(path)!r}: {error}") from None
+    return upgrade_table(record, repr(str(path))) if isinstance(record, dict) and "runs" in record else record
 
 
 def distances(run: Mapping) -> torch.Tensor:

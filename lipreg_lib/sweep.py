@@ -42,7 +42,7 @@ from .reports import EVAL_JSON, budget_matches, check_masking_run, entry_matches
 from .locks import RunLocked, run_lock
 from .results import SCHEMA, TABLE_COLUMNS
 from .runio import atomic_write, provenance, resolve_device, write_json
-from .train import RUN_JSON, TrainConfig, train
+from .train import RUN_JSON, TrainConfig, config_differences, train
 from .validation import LipregError, check_choice, check_positive, check_positive_int, check_writable_folder
 
 
@@ -86,6 +86,19 @@ def variants(grid: dict) -> list[tuple[str, TrainConfig]]:
 
 def _folder(label: str, seed: int) -> str:
     return re.sub(r"[^A-Za-z0-9.=,+-]+", "_", label) + f"-seed{seed}"
+
+
+def check_distinct_folders(runs: list[tuple[str, int]]) -> None:
+    """Every ``(label, seed)`` of a grid must get a run folder of its own: labels that differ only in
+    characters a folder name cannot hold (``'λ = 1'`` and ``'μ = 1'``), or a label given twice, would
+    share one, and the second would silently reuse the first's results."""
+    owners: dict[str, list[str]] = {}
+    for label, seed in runs:
+        owners.setdefault(_folder(label, seed), []).append(f"{label!r} (seed {seed})")
+    clashes = {folder: names for folder, names in owners.items() if len(names) > 1}
+    if clashes:
+        detail = "; ".join(f"{' and '.join(names)} -> {folder!r}" for folder, names in clashes.items())
+        raise LipregError(f"runs of the grid would share a run folder: {detail}; give them distinct labels")
 
 
 EVALUATE_KEYS = {"attack": "pgd-l2", "n": None, "steps": None, "budgets": [], "budget_n": None, "masking": None}
@@ -160,8 +173,7 @@ def check_folder_holds(folder: Path, config: TrainConfig) -> None:
     record = folder / RUN_JSON
     if not record.exists():
         return
-    saved = {**TrainConfig().to_dict(), **json.loads(record.read_text())["config"]}
-    differ = {k: (saved.get(k), v) for k, v in config.to_dict().items() if saved.get(k) != v}
+    differ = config_differences(json.loads(record.read_text())["config"], config.to_dict(), TrainConfig().to_dict())
     if differ:
         detail = ", ".join(f"{k}: folder {a!r} vs grid {b!r}" for k, (a, b) in differ.items())
         raise LipregError(f"run folder {str(folder)!r} holds a different run ({detail}); move it away or change the grid's runs dir")
@@ -201,6 +213,7 @@ def run_sweep(grid_path: Path | str, runs_dir: Path | str = "runs", results_dir:
     for folder in (root, Path(results_dir)):
         check_writable_folder(folder)
     work = [(root / _folder(label, config.seed), config) for label, config in expanded]
+    check_distinct_folders([(label, config.seed) for label, config in expanded])
     for folder, config in work:
         check_folder_holds(folder, config)
     order = sorted(range(len(work)), key=lambda i: work[i][1].seed != expanded[0][1].seed)  # first seed of every variant first

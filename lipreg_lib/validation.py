@@ -74,6 +74,16 @@ def check_writable_folder(folder: Path | str, name: str = "folder") -> Path:
     return folder
 
 
+def check_writable_file(path: Path | str, name: str = "file") -> Path:
+    """Return ``path`` if a file can be written there: not a folder, in a folder that is (or can be
+    created as) writable; checked before the work whose result it will hold."""
+    path = Path(path)
+    if path.is_dir():
+        raise LipregError(f"{name} {str(path)!r} is a folder, not a file")
+    check_writable_folder(path.parent, f"{name} {str(path)!r}: folder")
+    return path
+
+
 def _finite(name: str, value: float) -> float:
     try:
         value = float(value)

@@ -15,7 +15,7 @@ from lipreg_lib.data import load_dataset
 def data_dir() -> Path:
     value = os.environ.get("LIPREG_DATA_DIR")
     if not value or not Path(value).is_dir():
-        pytest.skip("set LIPREG_DATA_DIR to a folder laid out like ../shared/data to run tests on real data")
+        pytest.skip("set LIPREG_DATA_DIR to a folder holding the real data sets (lipreg_lib.data.sources.DATA_LAYOUT) to run tests on real data")
     return Path(value)
 
 

@@ -164,6 +164,23 @@ def test_margin_loss_and_cosine_schedule():
         get_attack("pgd-l2", schedule="linear")
 
 
+def test_a_random_start_is_uniform_in_the_budget_ball():
+    """A model that misclassifies every input returns the starting points themselves: none without a
+    random start, and with one, points uniform in the ε-ball (E‖δ‖ = ε·n/(n+1), no preferred direction)."""
+    model = nn.Linear(6, 2)
+    with torch.no_grad():
+        model.weight.zero_()
+        model.bias.copy_(torch.tensor([1.0, 0.0]))
+    x, y, eps = torch.full((4000, 6), 0.5), torch.ones(4000, dtype=torch.long), 0.1
+    torch.manual_seed(0)
+    start, success = IterativeAttack("pgd-l2", random_start=True)(model, x, y, torch.tensor(eps))
+    delta = start - x
+    assert success.all() and torch.equal(IterativeAttack("pgd-l2")(model, x, y, torch.tensor(eps))[0], x)
+    radius = flat_norms(delta) / eps
+    assert radius.max() <= 1 + 1e-6 and abs(radius.mean().item() - 6 / 7) < 0.02
+    assert (delta / flat_norms(delta)[:, None]).mean(0).abs().max() < 0.05
+
+
 def test_margin_pgd_finds_the_closed_form_distance_of_a_linear_model(linear_problem):
     model, split, exact = linear_problem
     result = minimal_distance(model, split, get_attack("pgd-l2", loss="margin"), rtol=0.005)

@@ -10,7 +10,7 @@ from lipreg_lib.compare import (accuracy_robustness, comparable_accuracy, cost_r
                                 table3_rows)
 from lipreg_lib.defences import make_defence
 from lipreg_lib.paper import TABLE3
-from lipreg_lib.results import SCHEMA, distances, read_table, run_errors
+from lipreg_lib.results import SCHEMA, distances, read_results, run_errors
 from lipreg_lib.sweep import load_grid, variants
 from lipreg_lib.validation import LipregError
 
@@ -134,24 +134,28 @@ def test_results_tables_of_the_first_schema_still_load_with_one_unit_convention(
     row has ``test_error`` in percent; a file that is no results table is refused by name."""
     old = tmp_path / "old.json"
     old.write_text(json.dumps({"runs": [{"label": "a", "test_accuracy": 0.875, "distances": [0.5, None, 0.0]}]}))
-    (row,) = read_table(old)["runs"]
+    (row,) = read_results(old)["runs"]
     assert row["test_error"] == pytest.approx(12.5) and "test_accuracy" not in row
     assert distances(row).tolist() == [0.5, math.inf, 0.0]
     newer = tmp_path / "newer.json"
     newer.write_text(json.dumps({"schema": SCHEMA + 1, "runs": []}))
     with pytest.raises(LipregError, match="not a lipreg results table of schema"):
-        read_table(newer)
+        read_results(newer)
     broken = tmp_path / "broken.json"
     broken.write_text(json.dumps({"runs": [{"label": "a"}]}))
     with pytest.raises(LipregError, match="broken.json.: a row without test_error or a numeric test_accuracy"):
-        read_table(broken)
+        read_results(broken)
+    truncated = tmp_path / "truncated.json"
+    truncated.write_text('{"runs": [')
+    with pytest.raises(LipregError, match="cannot read results file '.*truncated.json'"):
+        read_results(truncated)
 
 
 def test_every_committed_results_table_loads_in_the_current_schema():
     for path in sorted((Path(__file__).resolve().parents[1] / "data" / "results").glob("*.json")):
         record = json.loads(path.read_text())
         if "runs" in record:
-            assert all(0 <= run["test_error"] <= 100 for run in read_table(path)["runs"]), path
+            assert all(0 <= run["test_error"] <= 100 for run in read_results(path)["runs"]), path
 
 
 def test_comparable_accuracy_ranks_only_defences_near_the_baselines_clean_error_and_the_front_drops_dominated_ones():

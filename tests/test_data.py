@@ -116,6 +116,22 @@ def test_missing_offline_data_names_dataset_places_and_fix(tmp_path, monkeypatch
     assert "network unreachable" in message and "--data-dir" in message
 
 
+def test_a_downloaded_cifar_is_stored_once_in_the_cache_and_read_from_there_afterwards(tmp_path, monkeypatch):
+    calls = []
+
+    def download(name, cache_dir):
+        calls.append(name)
+        rng = np.random.default_rng(0)
+        return (rng.integers(0, 256, (20, 32, 32, 3), dtype=np.uint8), np.arange(20) % 10,
+                rng.integers(0, 256, (10, 32, 32, 3), dtype=np.uint8), np.arange(10) % 10)
+
+    monkeypatch.setattr(sources, "_torchvision_download", download)
+    first = load_dataset("cifar10", data_dir=tmp_path / "empty", cache_dir=tmp_path)
+    assert sorted(p.name for p in (tmp_path / "cifar10").iterdir()) == ["cifar10.npz"]  # no temporary left behind
+    again = load_dataset("cifar10", data_dir=tmp_path / "empty", cache_dir=tmp_path)
+    assert calls == ["cifar10"] and torch.equal(first.train.x, again.train.x) and first.test.y.tolist() == list(range(10))
+
+
 def test_real_datasets_from_data_dir_without_writing(data_dir, tmp_path):
     before = sorted(p.stat().st_mtime for p in data_dir.rglob("*") if p.is_file())
     mnist = load_dataset("mnist", data_dir, tmp_path)

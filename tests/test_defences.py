@@ -167,7 +167,7 @@ def test_spec_parsing():
 @pytest.mark.parametrize(
     "kwargs,message",
     [({"spec": "at-l2+at-fgsm"}, "combines at-l2 and at-fgsm"), ({"spec": "tulip+at-fgsm"}, "combines at-l2 and at-fgsm"),
-     ({"spec": "lipschitz"}, "unknown defence 'lipschitz'"), ({"spec": "lip+lip-fd"}, "lip-fd is the only penalty"), ({"spec": "at-l2", "eps": -0.01}, "eps must be >= 0, got -0.01"),
+     ({"spec": "lipschitz"}, "unknown defence 'lipschitz'"), ({"spec": "lip+lip-fd"}, "lip-fd cannot be combined with lip; it must be the only penalty"), ({"spec": "at-l2", "eps": -0.01}, "eps must be >= 0, got -0.01"),
      ({"spec": "lip", "lam": float("inf")}, "lam must be finite, got inf"), ({"spec": "fd", "h": 0}, "h must be > 0, got 0.0"),
      ({"spec": "fd", "h": -1e-3}, "h must be > 0"), ({"spec": "fd", "fd_scheme": "backward"}, "unknown finite-difference scheme 'backward'")],
 )

@@ -23,7 +23,9 @@ import pytest
 import torch
 
 from lipreg_lib.cli import main
+from lipreg_lib.reports import evaluate_run
 from lipreg_lib.train import load_checkpoint
+from lipreg_lib.validation import LipregError
 
 CLI = [sys.executable, "-m", "lipreg_lib"]
 TINY = ["--dataset", "digits", "--model", "mlp", "--quiet"]
@@ -61,6 +63,7 @@ def finished_run(tmp_path_factory) -> Path:
     (["--n", "five"], ["--n must be an integer >= 1, got 'five'"]),
     (["--steps", "0"], ["--steps must be an integer >= 1, got 0"]),
     (["--n", "100000"], ["n = 100000 exceeds the run's 360 test images"]),
+    (["--budgets", "0.1", "--budget-n", "100000"], ["budget_n = 100000 exceeds the run's 360 test images"]),
     (["--attack", "cw"], ["invalid choice: 'cw'"]),
     (["--budgets", "-0.1"], ["--budgets must be a number > 0, got '-0.1'"]),
     (["--attack", "deepfool", "--budgets", "0.1"], ["fixed budgets need one of the iterative attacks", "'deepfool'"]),
@@ -69,6 +72,26 @@ def test_bad_evaluate_arguments_change_nothing(finished_run, argv, fragments):
     before = digest(finished_run)
     assert_refused(run("evaluate", "--run", str(finished_run), "--quiet", *argv), *fragments)
     assert digest(finished_run) == before
+
+
+@pytest.mark.parametrize("budgets,message", [((-0.1,), "budget ε must be > 0, got -0.1"), ((float("nan"),), "budget ε")])
+def test_the_library_refuses_a_bad_budget_before_attacking(finished_run, budgets, message):
+    before = digest(finished_run)
+    with pytest.raises(LipregError, match=message):
+        evaluate_run(finished_run, "pgd-l2", budgets=budgets)
+    assert digest(finished_run) == before
+
+
+@pytest.mark.parametrize("command", ["data-lipschitz", "data-stability"])
+def test_data_commands_refuse_a_save_path_they_cannot_write_before_computing(tmp_path, command):
+    folder = tmp_path / "results"
+    folder.mkdir()
+    assert_refused(run(command, "--dataset", "digits", "--save", str(folder)), f"--save {str(folder)!r} is a folder, not a file")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("keep me")
+    refused = run(command, "--dataset", "digits", "--save", str(notes / "x.json"))
+    assert_refused(refused, f"folder {str(notes)!r} is a file, not a folder")
+    assert refused.stdout == "" and notes.read_text() == "keep me" and not any(folder.iterdir())  # nothing computed or written
 
 
 def test_train_refuses_an_out_path_that_is_a_file_or_lies_under_one(tmp_path):
@@ -84,7 +107,7 @@ def test_train_refuses_an_out_path_that_is_a_file_or_lies_under_one(tmp_path):
     (["--width", "0"], ["width must be an integer >= 1, got 0"]),
     (["--recipe", "slow"], ["invalid choice: 'slow'"]),
     (["--label-smoothing", "1.5"], ["label_smoothing must lie in [0, 1), got 1.5"]),
-    (["--defence", "lip+lip-fd"], ["lip-fd is the only penalty"]),
+    (["--defence", "lip+lip-fd"], ["lip-fd cannot be combined with lip"]),
 ])
 def test_bad_train_arguments_write_nothing(tmp_path, argv, fragments):
     assert_refused(run("train", *TINY, "--out", str(tmp_path / "run"), *argv), *fragments)

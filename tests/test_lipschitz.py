@@ -10,7 +10,7 @@ from lipreg_lib.attacks import run_attack
 from lipreg_lib.data import Split
 from lipreg_lib.defences import unit_directions
 from lipreg_lib.evaluate.stability import (certified_radius, jacobian_row_norms, loss_gradient_norms, margins,
-                                           max_loss_gradient)
+                                           stability_statistics)
 from lipreg_lib.lipschitz import (absolute_bound, data_lipschitz, empirical_lower_bound, lemma33_estimate,
                                   nearest_other_label, operator_norm, product_bound)
 from lipreg_lib.models import build
@@ -104,8 +104,9 @@ def test_jacobian_row_norms_match_autograd_jacobian(digits):
 def test_authors_gradient_statistic_is_the_per_example_one_divided_by_the_batch(digits):
     model = build("mlp", 10, (1, 8, 8)).eval()
     split = Split(digits.test.x[:100], digits.test.y[:100])
-    per_example = max_loss_gradient(model, split, batch_size=100, per_example=True)
-    assert max_loss_gradient(model, split, batch_size=100) == pytest.approx(per_example / 100)
+    stats = stability_statistics(model, split, batch_size=50)
+    per_example = stats["max_loss_gradient_per_example"]
+    assert stats["max_loss_gradient"] == pytest.approx(per_example / 50) and stats["gradient_batch_size"] == 50
     assert per_example == pytest.approx(loss_gradient_norms(model, split).max().item())
 
 

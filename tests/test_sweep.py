@@ -117,6 +117,15 @@ def test_a_changed_grid_never_reuses_runs_made_with_other_options(tmp_path):
     assert (tmp_path / "results" / "c.json").read_bytes() == before
 
 
+def test_labels_that_would_share_a_run_folder_are_refused_before_any_training(tmp_path):
+    path = tmp_path / "g.yaml"
+    path.write_text("name: s\nbase: {dataset: digits, model: mlp, epochs: 1}\nevaluate: {attack: fgsm, n: 20}\n"
+                    "runs: [{defence: lip, lam: 0.1, label: 'λ small'}, {defence: at-l2, eps: 0.1, label: 'ε small'}]\n")
+    with pytest.raises(LipregError, match=r"'λ small' \(seed 0\) and 'ε small' \(seed 0\) -> '_small-seed0'"):
+        run_sweep(path, tmp_path / "runs", tmp_path / "results", progress=False)
+    assert not (tmp_path / "runs" / "s").exists() or not any((tmp_path / "runs" / "s").iterdir())
+
+
 def test_jobs_run_variants_in_parallel_processes_with_the_same_results(tmp_path):
     path = tmp_path / "g.yaml"
     path.write_text("name: j\nbase: {dataset: digits, model: mlp, epochs: 2}\nevaluate: {attack: fgsm, n: 30}\n"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from statistics import mean, stdev
 
-from lipreg_lib.book import load_results, results_dir
+from lipreg_lib.book import load_results, load_runs, results_dir
 from lipreg_lib.compare import describe_pair, ranking_pairs, table3_directions, table3_rows
 from lipreg_lib.results import by_label as group_by_label
 
@@ -39,7 +39,7 @@ def grid_table(name: str) -> str | None:
     results = load_results(name)
     if results is None:
         return None
-    runs = results["runs"] + (load_results(f"{name}-seeds") or {"runs": []})["runs"]
+    runs = load_runs(name)
     by_label = group_by_label(runs)
     header = ["variant", *(title for title, _, _ in COLUMNS)]
     rows = [[label, *(spread([r[key] for r in group][: 1 if key in TIMINGS else None], digits) for _, key, digits in COLUMNS)]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -12,6 +10,7 @@ from ..data import Split
 from ..gradients import flat_norms, per_image, unit_directions
 from ..validation import check_images, check_positive, check_positive_int
 from .driver import drive
+from .engine import cosine_annealed
 from .result import AttackResult
 
 
@@ -42,7 +41,7 @@ def ddn_batch(model: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int = 1
         adversarial[better] = (x + delta)[better]
         if k == steps:
             break
-        step = alpha * (0.01 + 0.99 * (1 + math.cos(math.pi * k / steps)) / 2)
+        step = cosine_annealed(alpha, k, steps)
         delta = delta + step * unit_directions(gradient, "l2")
         norm = torch.where(fooled, norm * (1 - gamma), norm * (1 + gamma))
         delta = delta * per_image(norm / flat_norms(delta).clamp_min(1e-12), delta)

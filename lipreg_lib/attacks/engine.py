@@ -33,13 +33,22 @@ LOSSES = ("ce", "margin")
 SCHEDULES = ("constant", "cosine")
 
 
+def class_margin(scores: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Per example ``z_y − max_{j≠y} z_j``: positive where the label wins, negative where another class does."""
+    true = scores.gather(1, y[:, None]).squeeze(1)
+    return true - scores.scatter(1, y[:, None], float("-inf")).amax(1)
+
+
+def cosine_annealed(size: float, step: int, steps: int) -> float:
+    """``size · (0.01 + 0.99 · (1 + cos(π t / T)) / 2)``: ``size`` at ``t = 0``, ``size/100`` at ``t = T``."""
+    return size * (0.01 + 0.99 * (1 + math.cos(math.pi * step / steps)) / 2)
+
+
 def attack_loss(logits: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor:
     """The summed loss ``Σᵢ ℓ(z_i, y_i)`` an attack ascends: cross-entropy, or ``max_{j≠y} z_j − z_y``."""
     if loss == "ce":
         return F.cross_entropy(logits, y, reduction="sum")
-    true = logits.gather(1, y[:, None]).squeeze(1)
-    other = logits.scatter(1, y[:, None], float("-inf")).amax(1)
-    return (other - true).sum()
+    return -class_margin(logits, y).sum()
 
 
 def project(delta: torch.Tensor, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
@@ -78,7 +87,7 @@ class IterativeAttack:
         ``step_size/100`` (reached at ``t = steps``, one past the last step taken)."""
         if self.schedule == "constant":
             return self.step_size
-        return self.step_size * (0.01 + 0.99 * (1 + math.cos(math.pi * step / self.steps)) / 2)
+        return cosine_annealed(self.step_size, step, self.steps)
 
     @torch.no_grad()
     @full_float32()

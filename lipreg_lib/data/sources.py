@@ -1,7 +1,7 @@
 """Where each named dataset comes from: the embedded default, a data directory, or a download cache.
 
-Search order for the real datasets: the data directory (``--data-dir`` / ``LIPREG_DATA_DIR``, laid
-out like ../shared/data and never written to), then the cache (``LIPREG_CACHE_DIR``, default
+Search order for the real datasets: the data directory (``--data-dir`` / ``LIPREG_DATA_DIR``, never
+written to; :data:`DATA_LAYOUT`), then the cache (``LIPREG_CACHE_DIR``, default
 ``~/.cache/lipreg``), then a torchvision download into the cache.
 """
 
@@ -16,11 +16,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..runio import atomic_write
 from ..validation import LipregError, check_choice
 from .splits import Augmentation, Dataset, Split
 
 _CIFAR_AUGMENTATION = {"cifar10": Augmentation(True, 4, 16), "cifar100": Augmentation(True, 4, 8)}
 _IDX_FOLDERS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
+DATA_LAYOUT = ("MNIST/raw/ and FashionMNIST/raw/ with torchvision's four *-ubyte.gz files each, "
+               "cifar10/cifar10.npz and cifar100/cifar100.npz (x_train, y_train, x_test, y_test)")
 _IDX_FILES = {
     "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
     "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
@@ -126,7 +129,7 @@ def _missing(name: str, searched: list[Path], error: Exception) -> DataNotFoundE
     places = "\n  ".join(str(p) for p in searched)
     return DataNotFoundError(
         f"dataset {name!r} not found. Searched:\n  {places}\nand the download failed ({type(error).__name__}: {error}).\n"
-        f"Fix: pass --data-dir (or set LIPREG_DATA_DIR) to a folder laid out like ../shared/data, or run where torchvision can download."
+        f"Fix: pass --data-dir (or set LIPREG_DATA_DIR) to a folder holding {DATA_LAYOUT}, or run where torchvision can download."
     )
 
 
@@ -157,11 +160,8 @@ def load_cifar(name: str, data_dir: Path | None, cache_dir: Path) -> Dataset:
             x_train, y_train, x_test, y_test = _torchvision_download(name, cache_dir)
         except Exception as error:
             raise _missing(name, candidates, error) from error
-        path = cache_dir / name / f"{name}.npz"  # stored once in the layout of ../shared/data
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(".tmp.npz")
-        np.savez(temporary, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
-        os.replace(temporary, path)
+        path = cache_dir / name / f"{name}.npz"  # stored once, in the data directory's layout
+        atomic_write(path, lambda stream: np.savez(stream, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test))
     return load_npz(path, name=name, num_classes=100 if name == "cifar100" else 10)
 
 

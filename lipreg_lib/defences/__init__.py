@@ -43,7 +43,9 @@ def make_defence(
     if len(attacks) > 1:
         raise LipregError(f"defence {spec!r} combines {' and '.join(attacks)}; use at most one adversarial training")
     if "lip-fd" in parts and len([p for p in parts if not p.startswith("at-")]) > 1:
-        raise LipregError(f"defence {spec!r}: lip-fd is the only penalty it can be combined with (use lip for several)")
+        others = [p for p in parts if not p.startswith("at-") and p != "lip-fd"]
+        raise LipregError(f"defence {spec!r}: lip-fd cannot be combined with {', '.join(others)}; it must be the only "
+                          "penalty (use lip for several)")
     perturbation = None
     if attacks:
         perturbation = Perturbation(eps, "l2" if attacks[0] == "at-l2" else "linf-unit-l2", clip)

@@ -20,9 +20,15 @@ def save_checkpoint(path: Path, state: dict) -> None:
     atomic_write(path, lambda stream: torch.save({"format": FORMAT, **state}, stream))
 
 
-def load_checkpoint(path: Path, expected_config: dict | None = None, ignore: tuple[str, ...] = (), defaults: dict | None = None) -> dict:
-    """Load ``path`` safely. With ``expected_config``, every option but those in ``ignore`` must match;
-    options missing from an older checkpoint count as their ``defaults`` (the values they had then)."""
+def config_differences(saved: dict, wanted: dict, defaults: dict | None = None) -> dict[str, tuple]:
+    """``option → (saved, wanted)`` for every option of ``wanted`` whose saved value differs; options
+    missing from an older record count as their ``defaults`` (the values they had then)."""
+    saved = {**(defaults or {}), **saved}
+    return {k: (saved.get(k), v) for k, v in wanted.items() if saved.get(k) != v}
+
+
+def load_checkpoint(path: Path, expected_config: dict | None = None, defaults: dict | None = None) -> dict:
+    """Load ``path`` safely. With ``expected_config``, every option must match (:func:`config_differences`)."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {str(path)!r} does not exist")
@@ -33,8 +39,7 @@ def load_checkpoint(path: Path, expected_config: dict | None = None, ignore: tup
     if not isinstance(state, dict) or state.get("format") != FORMAT or "model" not in state:
         raise CheckpointError(f"checkpoint {str(path)!r} is not a lipreg checkpoint of format {FORMAT}")
     if expected_config is not None:
-        saved = {**(defaults or {}), **state.get("config", {})}
-        differ = {k: (saved.get(k), v) for k, v in expected_config.items() if k not in ignore and saved.get(k) != v}
+        differ = config_differences(state.get("config", {}), expected_config, defaults)
         if differ:
             detail = ", ".join(f"{k}: checkpoint {a!r} vs requested {b!r}" for k, (a, b) in differ.items())
             raise CheckpointError(f"checkpoint {str(path)!r} belongs to a different run ({detail})")

@@ -1,7 +1,9 @@
 """Named training recipes: option sets a run starts from (``--recipe`` on the command line,
 ``recipe:`` in a grid). Options given explicitly override the recipe's.
 
-- ``paper``: the authors' protocol (arXiv 1810.00953, §5), the :class:`TrainConfig` defaults.
+- ``paper``: the :class:`TrainConfig` defaults, the authors' optimiser (arXiv 1810.00953, §5: SGD, momentum
+  0.9, weight decay 5e-4, learning rate stepped down at fixed fractions of training) on a model and
+  data set small enough for a CPU (5 epochs of ``small-cnn`` on the digits unless given).
 - ``fast``: CIFAR-10 in minutes on two CPU cores (``fast-cnn``, airbench-style). Each choice and why:
   batch 256 (fewer, larger steps amortise per-step overhead on a CPU); a one-cycle schedule with
   peak lr 0.2 after 20 % of training, then linear decay to 0 (short runs reach low error without
