@@ -26,14 +26,12 @@ def make_defence(
     *,
     clip: bool = False,
     per_example: bool = False,
-    fd_scheme: str = "forward",
     label_smoothing: float = 0.0,
 ) -> Objective:
     """Build the :class:`Objective` named by ``spec`` (components joined by ``+``)."""
     eps = check_nonnegative("eps", eps)
     lam = check_nonnegative("lam", lam)
     h = check_positive("h", h)
-    check_choice("finite-difference scheme", fd_scheme, ("forward", "central"))
     parts: list[str] = []
     for part in spec.strip().lower().split("+"):
         check_choice("defence", part, COMPONENTS)
@@ -52,7 +50,7 @@ def make_defence(
     penalties = tuple(
         {"lip": lambda: LipschitzPenalty(lam, per_example), "lip-fd": lambda: LipschitzFiniteDifference(lam, h, per_example),
          "gradnorm": lambda: GradientNormPenalty(lam),
-         "fd": lambda: FiniteDifferencePenalty(lam, h, fd_scheme)}[p]()
+         "fd": lambda: FiniteDifferencePenalty(lam, h)}[p]()
         for p in parts if not p.startswith("at-")
     )
     return Objective("+".join(parts) or "baseline", perturbation, penalties, label_smoothing)

@@ -62,7 +62,6 @@ def train(
     out_dir: Path | str | None = None,
     *,
     data_dir: Path | str | None = None,
-    cache_dir: Path | str | None = None,
     device: str = "auto",
     resume: bool = False,
     progress: bool = True,
@@ -80,7 +79,7 @@ def train(
         torch_device = torch.device("cuda", context.rank % torch.cuda.device_count())
         torch.cuda.set_device(torch_device)
     out = Path(out_dir) if out_dir is not None else None
-    arguments = (config, out, context, torch_device, data_dir, cache_dir, resume, progress, on_epoch_end, dataset)
+    arguments = (config, out, context, torch_device, data_dir, resume, progress, on_epoch_end, dataset)
     if out is None or not context.is_main:
         with cudnn_autotuning(torch_device):
             return _train(*arguments)
@@ -89,13 +88,13 @@ def train(
         return _train(*arguments)
 
 
-def _train(config: TrainConfig, out: Path | None, context, torch_device: torch.device, data_dir, cache_dir, resume: bool,
+def _train(config: TrainConfig, out: Path | None, context, torch_device: torch.device, data_dir, resume: bool,
            progress: bool, on_epoch_end: EpochHook | None, dataset: Dataset | None) -> TrainResult:
     checkpoint_path = out / CHECKPOINT if out else None
     if out and not resume and checkpoint_path.exists():
         raise LipregError(f"{str(out)!r} already holds a run; pass --resume to continue it or choose another --out")
 
-    dataset = dataset or load_dataset(config.dataset, data_dir, cache_dir)
+    dataset = dataset or load_dataset(config.dataset, data_dir)
     train_split = dataset.train.subset(config.train_subset, config.seed).to(torch_device)
     test_split = dataset.test.subset(config.test_subset, config.seed).to(torch_device)
     model = build_model(config, dataset).to(torch_device)
