@@ -40,8 +40,8 @@ def make_defence(
     attacks = [p for p in parts if p.startswith("at-")]
     if len(attacks) > 1:
         raise LipregError(f"defence {spec!r} combines {' and '.join(attacks)}; use at most one adversarial training")
-    if "lip-fd" in parts and len([p for p in parts if not p.startswith("at-")]) > 1:
-        others = [p for p in parts if not p.startswith("at-") and p != "lip-fd"]
+    others = [p for p in parts if not p.startswith("at-") and p != "lip-fd"]
+    if "lip-fd" in parts and others:
         raise LipregError(f"defence {spec!r}: lip-fd cannot be combined with {', '.join(others)}; it must be the only "
                           "penalty (use lip for several)")
     perturbation = None
