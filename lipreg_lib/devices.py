@@ -33,11 +33,14 @@ def model_device(model: nn.Module) -> torch.device:
 
 
 def _tf32_switches() -> tuple[list[tuple[object, str]], object]:
-    """The settings that let float32 products and convolutions use TF32, and the value that forbids it:
-    ``fp32_precision`` of cuBLAS and cuDNN convolutions (torch ≥ 2.9, whose legacy flags raise once these
-    were used) or, on older torch, the ``allow_tf32`` flags."""
+    """The settings that let float32 products and convolutions use TF32, parents before children, and the
+    value that forbids it: on torch ≥ 2.9 (whose legacy flags raise once these were used) ``fp32_precision``
+    at every level (all backends, cuDNN, its convolutions and RNNs, cuBLAS) — a child left at its own
+    value can override its parent — or, on older torch, the ``allow_tf32`` flags."""
     if hasattr(torch.backends.cuda.matmul, "fp32_precision") and hasattr(torch.backends.cudnn, "conv"):
-        return [(torch.backends.cuda.matmul, "fp32_precision"), (torch.backends.cudnn.conv, "fp32_precision")], "ieee"
+        cudnn = torch.backends.cudnn
+        return [(torch.backends, "fp32_precision"), (cudnn, "fp32_precision"), (cudnn.conv, "fp32_precision"),
+                (cudnn.rnn, "fp32_precision"), (torch.backends.cuda.matmul, "fp32_precision")], "ieee"
     return [(torch.backends.cuda.matmul, "allow_tf32"), (torch.backends.cudnn, "allow_tf32")], False
 
 

@@ -10,6 +10,7 @@ from torch import nn
 from lipreg_lib.attacks import (IterativeAttack, attack_loss, ddn, drive, foolbox_minimal, foolbox_pgd_grid, get_attack, minimal_distance,
                                 minimal_distance_batch, project, run_attack)
 from lipreg_lib.data import Split
+from lipreg_lib.evaluate.clean import logits_of
 from lipreg_lib.gradients import flat_norms
 from lipreg_lib.evaluate.curves import error_curve, median_distance, summary
 from lipreg_lib.train import TrainConfig, train
@@ -95,7 +96,7 @@ def test_every_result_is_a_real_adversarial_example_within_its_distance(name, tr
     found = result.found
     assert found.sum() > 100
     with torch.no_grad():
-        assert torch.all(trained(result.adversarial[found]).argmax(1) != test.y[found])
+        assert torch.all(logits_of(trained, result.adversarial[found]).argmax(1) != test.y[found])
     assert torch.all(flat_norms(result.adversarial[found] - x[found]).double() <= result.distances[found] + 1e-5)
     assert result.adversarial.min() >= 0 and result.adversarial.max() <= 1
     curve = error_curve(result.distances, torch.linspace(0, 3, 61))
@@ -194,7 +195,7 @@ def test_the_driver_trusts_no_claim_of_an_attack(trained, digits):
     test = Split(digits.test.x[:60], digits.test.y[:60])
     x = test.floats()
     with torch.no_grad():
-        wrong = trained(x).argmax(1) != test.y
+        wrong = logits_of(trained, x).argmax(1) != test.y
     noise = torch.rand_like(x) * 0.01
 
     def lying(xb, yb):  # returns barely moved images and claims a distance of 0.1 for each
@@ -202,7 +203,7 @@ def test_the_driver_trusts_no_claim_of_an_attack(trained, digits):
 
     result = drive(trained, test, "liar", lying, {}, batch_size=25)
     with torch.no_grad():
-        fooled = trained((x + noise).clamp(0, 1)).argmax(1) != test.y
+        fooled = logits_of(trained, (x + noise).clamp(0, 1)).argmax(1) != test.y
     assert torch.all(result.distances[wrong] == 0) and torch.all(torch.isinf(result.distances[~wrong & ~fooled]))
     really = ~wrong & fooled
     assert torch.allclose(result.distances[really], flat_norms((x + noise).clamp(0, 1) - x)[really].double())
@@ -249,7 +250,7 @@ def test_foolbox_grid_gives_zero_to_images_misclassified_clean(trained, digits):
     pytest.importorskip("foolbox")
     test = Split(digits.test.x[:60], digits.test.y[:60])
     with torch.no_grad():
-        wrong = trained(test.floats()).argmax(1) != test.y
+        wrong = logits_of(trained, test.floats()).argmax(1) != test.y
     assert wrong.any()
     result = foolbox_pgd_grid(trained, test, [0.5, 1.0, 2.0], steps=5)
     assert torch.all(result.distances[wrong] == 0) and torch.all(result.distances[~wrong] > 0)
