@@ -12,7 +12,8 @@ chapter's tensors) and code written on a CPU runs unchanged where a GPU is prese
   objectives in a training step) take tensors already on the model's device.
 
 Attacks, their re-checks and the evaluation statistics compute in full float32 on a GPU
-(:func:`full_float32`); training keeps the GPU's default (TF32 convolutions).
+(:func:`full_float32`, on the CPU too where a reduced precision was asked for); training keeps the
+GPU's default (TF32 convolutions).
 """
 
 from __future__ import annotations
@@ -33,20 +34,24 @@ def model_device(model: nn.Module) -> torch.device:
 
 
 def _tf32_switches() -> tuple[list[tuple[object, str]], object]:
-    """The settings that let float32 products and convolutions use TF32, parents before children, and the
-    value that forbids it: on torch ≥ 2.9 (whose legacy flags raise once these were used) ``fp32_precision``
-    at every level (all backends, cuDNN, its convolutions and RNNs, cuBLAS) — a child left at its own
-    value can override its parent — or, on older torch, the ``allow_tf32`` flags."""
+    """The settings that let float32 products and convolutions run in reduced precision, parents before
+    children, and the value that forbids it. On torch ≥ 2.9 (whose legacy flags raise once these were
+    used): ``fp32_precision`` at every level — all backends, cuDNN (its convolutions, RNNs), cuBLAS, and
+    oneDNN on the CPU (its products, convolutions, RNNs) — since a child keeps its own value when its
+    parent is set, and ``torch.set_float32_matmul_precision("medium")``, common advice on GPUs, also
+    puts oneDNN's CPU products in bfloat16 (CPUs with AMX honour it). On older torch, the ``allow_tf32`` flags."""
     if hasattr(torch.backends.cuda.matmul, "fp32_precision") and hasattr(torch.backends.cudnn, "conv"):
-        cudnn = torch.backends.cudnn
-        return [(torch.backends, "fp32_precision"), (cudnn, "fp32_precision"), (cudnn.conv, "fp32_precision"),
-                (cudnn.rnn, "fp32_precision"), (torch.backends.cuda.matmul, "fp32_precision")], "ieee"
+        backends = torch.backends
+        levels = [backends, backends.cudnn, backends.cudnn.conv, backends.cudnn.rnn, backends.cuda.matmul,
+                  backends.mkldnn, *(getattr(backends.mkldnn, op, None) for op in ("matmul", "conv", "rnn"))]
+        return [(level, "fp32_precision") for level in levels if hasattr(level, "fp32_precision")], "ieee"
     return [(torch.backends.cuda.matmul, "allow_tf32"), (torch.backends.cudnn, "allow_tf32")], False
 
 
 @contextmanager
 def full_float32() -> Iterator[None]:
-    """Float32 matrix products and convolutions without TF32 on CUDA, then the previous settings back.
+    """Float32 matrix products and convolutions without TF32 on CUDA nor bfloat16 on a CPU asked for it,
+    then the previous settings back.
 
     TF32 (PyTorch's default for cuDNN convolutions on Ampere and later GPUs) rounds operands to a 10-bit
     mantissa, ≈ 1e-3 relative error, and its result depends on the algorithm cuDNN picks for a batch size.

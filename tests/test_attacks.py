@@ -83,7 +83,7 @@ def test_ddn_lands_near_the_closed_form_distance(linear_problem):
 
 @pytest.fixture(scope="module")
 def trained(digits):
-    return train(TrainConfig(epochs=3), dataset=digits, progress=False).model.eval()
+    return train(TrainConfig(epochs=3), dataset=digits, device="cpu", progress=False).model.eval()   # seeded: the same net on a GPU machine
 
 
 @pytest.mark.parametrize("name", ["fgsm", "gradient", "ifgsm", "pgd-l2", "ddn", "deepfool", "foolbox-ddn"])
@@ -194,23 +194,25 @@ def test_the_driver_trusts_no_claim_of_an_attack(trained, digits):
     a claimed distance is replaced by the norm of the example returned; misclassified images get 0."""
     test = Split(digits.test.x[:60], digits.test.y[:60])
     x = test.floats()
-    with torch.no_grad():
-        wrong = logits_of(trained, x).argmax(1) != test.y
-    noise = torch.rand_like(x) * 0.01
+    wrong = logits_of(trained, x).argmax(1) != test.y
 
-    def lying(xb, yb):  # returns barely moved images and claims a distance of 0.1 for each
-        return torch.full((len(xb),), 0.1), (xb + noise[: len(xb)]).clamp(0, 1)
+    def moved(images):   # the same move of an image in any batch, on any device: brighter ones inverted
+        pattern = torch.arange(images[0].numel(), device=images.device).view_as(images[0])   # (often fooling),
+        nudged = (images + 0.01 * torch.cos(37.0 * images + pattern)).clamp(0, 1)              # the others barely moved
+        return torch.where(images.mean((1, 2, 3), keepdim=True) > 0.3, 1 - images, nudged)
+
+    def lying(xb, yb):  # claims a distance of 0.1 for each
+        return torch.full((len(xb),), 0.1, device=xb.device), moved(xb)
 
     result = drive(trained, test, "liar", lying, {}, batch_size=25)
-    with torch.no_grad():
-        fooled = logits_of(trained, (x + noise).clamp(0, 1)).argmax(1) != test.y
+    fooled = logits_of(trained, moved(x)).argmax(1) != test.y
     assert torch.all(result.distances[wrong] == 0) and torch.all(torch.isinf(result.distances[~wrong & ~fooled]))
     really = ~wrong & fooled
-    assert torch.allclose(result.distances[really], flat_norms((x + noise).clamp(0, 1) - x)[really].double())
-    assert (~wrong & ~fooled).sum() > 40
+    assert torch.allclose(result.distances[really], flat_norms(moved(x) - x)[really].double())
+    assert really.sum() > 15 and (~wrong & ~fooled).sum() > 15   # both cases are tested
 
     def outside(xb, yb):  # adversarial for the model, but not an image: pixels pushed out of [0, 1]
-        return torch.full((len(xb),), 1.0), xb * 50 - 20
+        return torch.full((len(xb),), 1.0, device=xb.device), xb * 50 - 20
 
     escaped = drive(trained, test, "outside", outside, {}, batch_size=25)
     assert torch.all(escaped.distances[~wrong] == math.inf)
@@ -249,8 +251,7 @@ def test_search_budgets_are_checked():
 def test_foolbox_grid_gives_zero_to_images_misclassified_clean(trained, digits):
     pytest.importorskip("foolbox")
     test = Split(digits.test.x[:60], digits.test.y[:60])
-    with torch.no_grad():
-        wrong = logits_of(trained, test.floats()).argmax(1) != test.y
+    wrong = logits_of(trained, test.floats()).argmax(1) != test.y
     assert wrong.any()
     result = foolbox_pgd_grid(trained, test, [0.5, 1.0, 2.0], steps=5)
     assert torch.all(result.distances[wrong] == 0) and torch.all(result.distances[~wrong] > 0)

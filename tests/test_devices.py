@@ -33,20 +33,29 @@ NEW_PRECISION_API = hasattr(torch.backends.cuda.matmul, "fp32_precision")  # tor
 
 
 @pytest.mark.skipif(not NEW_PRECISION_API, reason="torch < 2.9 has only the allow_tf32 flags")
-def test_full_float32_turns_tf32_off_inside_and_restores_the_precision_settings():
-    matmul, conv = torch.backends.cuda.matmul, torch.backends.cudnn.conv
-    saved = matmul.fp32_precision, conv.fp32_precision
+def test_full_float32_turns_reduced_precision_off_inside_and_restores_every_setting():
+    backends = torch.backends
+    matmul, conv, cpu_matmul = backends.cuda.matmul, backends.cudnn.conv, backends.mkldnn.matmul
+    switches = [(level, "fp32_precision") for level in (backends, backends.cudnn, conv, backends.cudnn.rnn, matmul, backends.mkldnn,
+                                                         cpu_matmul, backends.mkldnn.conv, backends.mkldnn.rnn)]
+    saved, saved_matmul = [getattr(o, n) for o, n in switches], torch.get_float32_matmul_precision()
     try:
         matmul.fp32_precision = conv.fp32_precision = "tf32"   # the new API set first: the legacy flags now raise
         with full_float32():
             assert matmul.fp32_precision == conv.fp32_precision == "ieee"
         assert matmul.fp32_precision == conv.fp32_precision == "tf32"
-        torch.set_float32_matmul_precision("medium")           # common advice on GPUs; restored as it was
+        torch.set_float32_matmul_precision("medium")           # common advice on GPUs: bfloat16 products on the CPU too
+        assert cpu_matmul.fp32_precision == "bf16"
         with full_float32():
-            assert matmul.fp32_precision == "ieee"
-        assert torch.get_float32_matmul_precision() == "medium"
-    finally:
-        matmul.fp32_precision, conv.fp32_precision = saved
+            assert matmul.fp32_precision == cpu_matmul.fp32_precision == "ieee"
+        assert torch.get_float32_matmul_precision() == "medium" and cpu_matmul.fp32_precision == "bf16"   # restored as it was
+        with full_float32():
+            assert all(getattr(o, n) == "ieee" for o, n in switches)
+    finally:   # left set, "medium" made a later test's CPU products bfloat16 (on an H100 machine's CPU)
+        torch.set_float32_matmul_precision(saved_matmul)
+        for (owner, name), value in zip(switches, saved):
+            setattr(owner, name, value)
+    assert [getattr(o, n) for o, n in switches] == saved and torch.get_float32_matmul_precision() == saved_matmul
 
 
 @pytest.mark.skipif(NEW_PRECISION_API, reason="torch ≥ 2.9 switches TF32 through fp32_precision")

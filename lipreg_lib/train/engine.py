@@ -71,7 +71,9 @@ def train(
     """Train ``config`` and return the model; with ``out_dir``, checkpoint and ``run.json`` every epoch.
 
     Every epoch draws its shuffling and augmentation from a generator seeded by ``(seed, epoch)``, so
-    a run resumed from the checkpoint of epoch ``k`` ends with the same weights as an uninterrupted one.
+    a run resumed from the checkpoint of epoch ``k`` ends with the same weights as an uninterrupted one:
+    bitwise on the CPU; on a GPU, cuDNN's autotuned, nondeterministic kernels make even two uninterrupted
+    runs differ in the last bits, and the generator on the device draws other batches than the CPU's.
     """
     torch_device = resolve_device(device)
     context = distributed.setup(torch_device)
