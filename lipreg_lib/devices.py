@@ -33,19 +33,27 @@ def model_device(model: nn.Module) -> torch.device:
     return torch.device("cpu")
 
 
-def _tf32_switches() -> tuple[list[tuple[object, str]], object]:
-    """The settings that let float32 products and convolutions run in reduced precision, parents before
-    children, and the value that forbids it. On torch ≥ 2.9 (whose legacy flags raise once these were
-    used): ``fp32_precision`` at every level — all backends, cuDNN (its convolutions, RNNs), cuBLAS, and
-    oneDNN on the CPU (its products, convolutions, RNNs) — since a child keeps its own value when its
-    parent is set, and ``torch.set_float32_matmul_precision("medium")``, common advice on GPUs, also
-    puts oneDNN's CPU products in bfloat16 (CPUs with AMX honour it). On older torch, the ``allow_tf32`` flags."""
-    if hasattr(torch.backends.cuda.matmul, "fp32_precision") and hasattr(torch.backends.cudnn, "conv"):
-        backends = torch.backends
-        levels = [backends, backends.cudnn, backends.cudnn.conv, backends.cudnn.rnn, backends.cuda.matmul,
-                  backends.mkldnn, *(getattr(backends.mkldnn, op, None) for op in ("matmul", "conv", "rnn"))]
-        return [(level, "fp32_precision") for level in levels if hasattr(level, "fp32_precision")], "ieee"
-    return [(torch.backends.cuda.matmul, "allow_tf32"), (torch.backends.cudnn, "allow_tf32")], False
+NEW_PRECISION_API = hasattr(torch.backends.cuda.matmul, "fp32_precision") and hasattr(torch.backends.cudnn, "conv")  # torch ≥ 2.9
+
+
+def precision_leaves() -> list[object]:
+    """The per-operation ``fp32_precision`` settings of torch ≥ 2.9 that decide whether float32 products
+    and convolutions may run in reduced precision: cuBLAS, cuDNN's convolutions and RNNs, and oneDNN's (the
+    CPU's) products, convolutions and RNNs. A leaf set explicitly wins over its parents, which
+    :func:`full_float32` leaves alone (``torch.backends.mkldnn.fp32_precision`` reads oneDNN's level but
+    writes the global one)."""
+    backends = torch.backends
+    leaves = [backends.cuda.matmul, backends.cudnn.conv, getattr(backends.cudnn, "rnn", None),
+              *(getattr(backends.mkldnn, op, None) for op in ("matmul", "conv", "rnn"))]
+    return [leaf for leaf in leaves if hasattr(leaf, "fp32_precision")]
+
+
+def _restore(leaf: object, value: str) -> None:
+    """Give ``leaf`` back the value it reported: inherited from its parents (``"none"``) where that reports
+    the same, since a leaf left at ``"none"`` reports its parent's value and writing that back would pin it."""
+    leaf.fp32_precision = "none"
+    if leaf.fp32_precision != value:
+        leaf.fp32_precision = value
 
 
 @contextmanager
@@ -58,14 +66,27 @@ def full_float32() -> Iterator[None]:
     An attack's example lies just past the decision boundary, so under TF32 a re-evaluation of it in
     another batch can land on the other side. Attacks, :func:`~lipreg_lib.evaluate.clean.logits_of` and
     the evaluation statistics compute in full float32, where a reported example stays adversarial when
-    checked again (training keeps the GPU's default).
+    checked again (training keeps the GPU's default). ``torch.set_float32_matmul_precision("medium")``,
+    common advice on GPUs, also puts oneDNN's CPU products in bfloat16 (CPUs with AMX honour it): that is
+    switched off too. On torch ≥ 2.9 this sets :func:`precision_leaves` to ``"ieee"`` (their legacy flags
+    raise once these were used); on older torch the cuDNN flag and the float32 matmul precision.
     """
-    switches, off = _tf32_switches()
-    saved = [getattr(owner, name) for owner, name in switches]
-    for owner, name in switches:
-        setattr(owner, name, off)
+    if NEW_PRECISION_API:
+        leaves = precision_leaves()
+        saved = [leaf.fp32_precision for leaf in leaves]
+        for leaf in leaves:
+            leaf.fp32_precision = "ieee"
+        try:
+            yield
+        finally:
+            for leaf, value in zip(leaves, saved):
+                _restore(leaf, value)
+        return
+    saved_conv, saved_matmul = torch.backends.cudnn.allow_tf32, torch.get_float32_matmul_precision()
+    torch.backends.cudnn.allow_tf32 = False
+    torch.set_float32_matmul_precision("highest")
     try:
         yield
     finally:
-        for (owner, name), value in zip(switches, saved):
-            setattr(owner, name, value)
+        torch.backends.cudnn.allow_tf32 = saved_conv
+        torch.set_float32_matmul_precision(saved_matmul)

@@ -95,8 +95,7 @@ def test_every_result_is_a_real_adversarial_example_within_its_distance(name, tr
     x = test.floats()
     found = result.found
     assert found.sum() > 100
-    with torch.no_grad():
-        assert torch.all(logits_of(trained, result.adversarial[found]).argmax(1) != test.y[found])
+    assert torch.all(logits_of(trained, result.adversarial[found]).argmax(1) != test.y[found])
     assert torch.all(flat_norms(result.adversarial[found] - x[found]).double() <= result.distances[found] + 1e-5)
     assert result.adversarial.min() >= 0 and result.adversarial.max() <= 1
     curve = error_curve(result.distances, torch.linspace(0, 3, 61))
@@ -196,9 +195,10 @@ def test_the_driver_trusts_no_claim_of_an_attack(trained, digits):
     x = test.floats()
     wrong = logits_of(trained, x).argmax(1) != test.y
 
-    def moved(images):   # the same move of an image in any batch, on any device: brighter ones inverted
-        pattern = torch.arange(images[0].numel(), device=images.device).view_as(images[0])   # (often fooling),
-        nudged = (images + 0.01 * torch.cos(37.0 * images + pattern)).clamp(0, 1)              # the others barely moved
+    # the same move of an image in any batch, on any device: brighter ones inverted (often fooling), the others barely moved
+    def moved(images):
+        pattern = torch.arange(images[0].numel(), device=images.device).view_as(images[0])
+        nudged = (images + 0.01 * torch.cos(37.0 * images + pattern)).clamp(0, 1)
         return torch.where(images.mean((1, 2, 3), keepdim=True) > 0.3, 1 - images, nudged)
 
     def lying(xb, yb):  # claims a distance of 0.1 for each

@@ -5,13 +5,15 @@ trained on a GPU (Colab). The CUDA tests run where a GPU is present (they are sk
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
 
 import pytest
 import torch
 from torch import nn
 
 from lipreg_lib.attacks import get_attack, run_attack
-from lipreg_lib.devices import full_float32, model_device
+from lipreg_lib.devices import NEW_PRECISION_API, full_float32, model_device
 from lipreg_lib.evaluate.budget import error_at_budget
 from lipreg_lib.evaluate.clean import clean_metrics, logits_of
 from lipreg_lib.evaluate.gallery import gallery_record
@@ -29,33 +31,41 @@ def test_model_device_is_where_the_parameters_are_and_the_cpu_without_any():
     assert model_device(nn.BatchNorm1d(3, affine=False)) == torch.device("cpu")  # buffers only
 
 
-NEW_PRECISION_API = hasattr(torch.backends.cuda.matmul, "fp32_precision")  # torch ≥ 2.9
+PRECISION_PROBE = """
+import torch
+from lipreg_lib.devices import full_float32, precision_leaves
+backends, leaves = torch.backends, precision_leaves()
+before = [leaf.fp32_precision for leaf in leaves]
+with full_float32():
+    assert all(leaf.fp32_precision == "ieee" for leaf in leaves)
+assert [leaf.fp32_precision for leaf in leaves] == before
+torch.set_float32_matmul_precision("medium")   # common advice on GPUs: bfloat16 products on the CPU too
+assert backends.mkldnn.matmul.fp32_precision == "bf16"
+with full_float32():
+    assert backends.cuda.matmul.fp32_precision == backends.mkldnn.matmul.fp32_precision == "ieee"
+assert torch.get_float32_matmul_precision() == "medium" and backends.mkldnn.matmul.fp32_precision == "bf16"
+for leaf in leaves:
+    leaf.fp32_precision = "none"
+backends.fp32_precision = "tf32"               # inherited by every leaf ...
+with full_float32():
+    pass
+backends.fp32_precision = "ieee"               # ... and still inherited after full_float32
+assert all(leaf.fp32_precision == "ieee" for leaf in leaves)
+backends.fp32_precision = "none"
+with backends.mkldnn.flags(enabled=True, fp32_precision="bf16"):   # oneDNN's own level: the global one stays
+    with full_float32():
+        pass
+    assert backends.fp32_precision == "none"
+print("ok")
+"""
 
 
 @pytest.mark.skipif(not NEW_PRECISION_API, reason="torch < 2.9 has only the allow_tf32 flags")
-def test_full_float32_turns_reduced_precision_off_inside_and_restores_every_setting():
-    backends = torch.backends
-    matmul, conv, cpu_matmul = backends.cuda.matmul, backends.cudnn.conv, backends.mkldnn.matmul
-    switches = [(level, "fp32_precision") for level in (backends, backends.cudnn, conv, backends.cudnn.rnn, matmul, backends.mkldnn,
-                                                         cpu_matmul, backends.mkldnn.conv, backends.mkldnn.rnn)]
-    saved, saved_matmul = [getattr(o, n) for o, n in switches], torch.get_float32_matmul_precision()
-    try:
-        matmul.fp32_precision = conv.fp32_precision = "tf32"   # the new API set first: the legacy flags now raise
-        with full_float32():
-            assert matmul.fp32_precision == conv.fp32_precision == "ieee"
-        assert matmul.fp32_precision == conv.fp32_precision == "tf32"
-        torch.set_float32_matmul_precision("medium")           # common advice on GPUs: bfloat16 products on the CPU too
-        assert cpu_matmul.fp32_precision == "bf16"
-        with full_float32():
-            assert matmul.fp32_precision == cpu_matmul.fp32_precision == "ieee"
-        assert torch.get_float32_matmul_precision() == "medium" and cpu_matmul.fp32_precision == "bf16"   # restored as it was
-        with full_float32():
-            assert all(getattr(o, n) == "ieee" for o, n in switches)
-    finally:   # left set, "medium" made a later test's CPU products bfloat16 (on an H100 machine's CPU)
-        torch.set_float32_matmul_precision(saved_matmul)
-        for (owner, name), value in zip(switches, saved):
-            setattr(owner, name, value)
-    assert [getattr(o, n) for o, n in switches] == saved and torch.get_float32_matmul_precision() == saved_matmul
+def test_full_float32_turns_reduced_precision_off_inside_and_gives_every_setting_back():
+    """In a fresh interpreter, so that the process-wide settings it changes cannot reach other tests (a
+    leaked "medium" once made every later test's CPU products bfloat16 on an H100 machine's CPU)."""
+    run = subprocess.run([sys.executable, "-W", "ignore", "-c", PRECISION_PROBE], capture_output=True, text=True)
+    assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr[-2000:]
 
 
 @pytest.mark.skipif(NEW_PRECISION_API, reason="torch ≥ 2.9 switches TF32 through fp32_precision")
@@ -66,6 +76,10 @@ def test_full_float32_turns_the_legacy_tf32_flags_off_inside_and_restores_them()
         with full_float32():
             assert not torch.backends.cuda.matmul.allow_tf32 and not torch.backends.cudnn.allow_tf32
         assert torch.backends.cuda.matmul.allow_tf32 and torch.backends.cudnn.allow_tf32
+        torch.set_float32_matmul_precision("medium")   # restored as "medium", not as the "high" allow_tf32 = True means
+        with full_float32():
+            assert torch.get_float32_matmul_precision() == "highest"
+        assert torch.get_float32_matmul_precision() == "medium"
     finally:
         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
 
