@@ -66,7 +66,8 @@ class Settings:
         recipe = f", '{self.training['recipe']}' recipe" if "recipe" in self.training else ""
         images = "all test images" if self.attack_images is None else f"the first {self.attack_images} test images"
         return (f"{self.dataset}, {config.model}{width}{recipe}, {config.epochs} epoch{'s' * (config.epochs != 1)}, "
-                f"training ε = {config.eps:g}, Lipschitz penalty `{self.penalty}`, attacks on {images}")
+                f"training ε = {config.eps:g}, Lipschitz penalty `{self.penalty}`, PGD-L2 distances on {images} "
+                f"(slower attacks on fewer: the chapter says how many)")
 
 
 QUICK_SETTINGS = Settings(True, "digits", {"model": "small-cnn", "epochs": 5, "eps": 0.3}, attack_images=None)
@@ -100,10 +101,12 @@ def _minutes(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
 
 
-def mode_note(chapter: str, trains: bool = True):
+def mode_note(chapter: str, same: str | None = None):
     """The first lines of a chapter: what quick and full mode run here, and how long each took where it
     was timed (``data/results/chapter_times.json``, written by ``tools/time_chapters.py``); a time taken
-    while the load average exceeded the cores by more than one (the chapter's own threads) is marked shared."""
+    while the load average exceeded the cores by more than one (the chapter's own threads) is marked shared.
+    ``same``: for a chapter that runs the same cells in every mode, what they do (e.g. "reads the committed
+    results and trains nothing")."""
     from IPython.display import Markdown
 
     record = load_results("chapter_times") or {"times": []}
@@ -116,9 +119,9 @@ def mode_note(chapter: str, trains: bool = True):
 
     current = settings()
     shown = "quick" if current.quick else f"full ({current.dataset})"
-    if not trains:
-        return Markdown(f"**Modes.** This chapter reads committed results and works on the embedded digits only (a network it "
-                        f"trains there takes seconds): quick and full mode run the same cells ({timed('quick')}). This copy runs in {shown} mode.")
+    if same is not None:
+        return Markdown(f"**Modes.** This chapter {same}: quick and full mode run the same cells ({timed('quick')}). "
+                        f"This copy runs in {shown} mode.")
     rows = [("quick (default; the site)", QUICK_SETTINGS, "quick")]
     rows += [(f"full: `LIPREG_FULL=1 LIPREG_DATASET={name}`", settings(False, name), name) for name in FULL_GRIDS]
     lines = ["| mode | trains and attacks | time to run this chapter |", "|---|---|---|"]
@@ -138,6 +141,21 @@ def show(fig) -> None:
     fig.update_layout(template="plotly_white", margin={**dict(l=60, r=20, t=50, b=50), **fig.layout.margin.to_plotly_json()})  # a figure's own margins win
     html = fig.to_html(full_html=False, include_plotlyjs=False, include_mathjax=False)
     display({"application/vnd.plotly.v1+json": fig.to_plotly_json(), "text/html": html}, raw=True)
+
+
+HEADERS = {"label": "variant", "test_error": "% test error", "test_error_flip_tta": "% test error (flip TTA)",
+           "error_eps0": "% err ε=0", "error_eps0.1": "% err ε=0.1", "median_distance": "median distance",
+           "max_loss_gradient": "max ‖∇ℓ‖ (batch mean)", "max_loss_gradient_per_example": "max ‖∇ℓᵢ‖",
+           "max_jacobian_norm": "max ‖∇f‖₂,∞", "epoch_seconds": "s / epoch", "eval_n": "images",
+           "masking_failure_share": "white fails, black fools", "masking_ratio": "black / white distance",
+           "masking_n": "images (masking)"}
+
+
+def readable(frame, digits: int = 3):
+    """A results frame as a reader's table: the result files' column names in words (``HEADERS``), numbers
+    rounded to ``digits``, a missing value as "—", and the variant as the row name (no 0, 1, 2… column)."""
+    frame = frame.rename(columns=HEADERS).round(digits).astype(object).where(frame.notna().to_numpy(), "—")
+    return frame.set_index("variant") if "variant" in frame else frame
 
 
 def repository_root() -> Path:
@@ -204,24 +222,26 @@ def slider_figure(grid, values, curves, name: str, title: str, reference=None):
 
 
 def defences_slider(errors: dict, epsilons, title: str, reference: str = "baseline"):
-    """Bars of the % error of every defence (``errors[label]`` = one value per ε of ``epsilons``), with a
-    slider over ε: move it and see which defence keeps its accuracy under attack. The ``reference`` variant
-    (when present) is drawn grey and its error at the chosen ε as a dashed line across all bars."""
+    """Horizontal bars of the % error of every defence (``errors[label]`` = one value per ε of ``epsilons``;
+    the labels read across, on a phone too), with a slider over ε: move it and see which defence keeps its
+    accuracy under attack. The ``reference`` variant (when present) is drawn grey and its error at the
+    chosen ε as a dashed line through all bars."""
     import plotly.graph_objects as go
 
     labels = list(errors)
     frames = [[errors[label][k] for label in labels] for k in range(len(epsilons))]
     colours = ["grey" if label == reference else "royalblue" for label in labels]
-    fig = go.Figure(go.Bar(x=labels, y=frames[0], text=[f"{v:.1f}" for v in frames[0]], textposition="outside",
+    fig = go.Figure(go.Bar(y=labels, x=frames[0], orientation="h", text=[f"{v:.1f}" for v in frames[0]], textposition="outside",
                            marker_color=colours, name="% error", showlegend=False))
     line = (lambda k: [errors[reference][k]] * len(labels)) if reference in errors else None
     if line:
-        fig.add_scatter(x=labels, y=line(0), mode="lines", line=dict(dash="dash", color="grey"), name=f"{reference} at this ε")
+        fig.add_scatter(y=labels, x=line(0), mode="lines", line=dict(dash="dash", color="grey"), name=f"{reference} at this ε")
     steps = [dict(method="restyle", label=f"{eps:g}",
-                  args=[{"y": [frame] + ([line(k)] if line else []), "text": [[f"{v:.1f}" for v in frame]] + ([None] if line else [])}])
+                  args=[{"x": [frame] + ([line(k)] if line else []), "text": [[f"{v:.1f}" for v in frame]] + ([None] if line else [])}])
              for k, (eps, frame) in enumerate(zip(epsilons, frames))]
-    fig.update_layout(sliders=[dict(active=0, steps=steps, currentvalue={"prefix": "attack budget ε = "}, pad={"t": 60})],
-                      title=title, yaxis_title="% error under PGD-L2", yaxis_range=[0, 105], height=480,
+    fig.update_layout(sliders=[dict(active=0, steps=steps, currentvalue={"prefix": "attack budget ε = "}, pad={"t": 50})],
+                      title=title, xaxis_title="% error under PGD-L2", xaxis_range=[0, 110], height=200 + 32 * len(labels),
+                      yaxis=dict(autorange="reversed", automargin=True),
                       legend=dict(orientation="h", y=1.0, yanchor="bottom", x=1, xanchor="right"))
     return fig
 

@@ -75,6 +75,9 @@ def table3_directions(runs: Iterable[Mapping]) -> list[dict]:
     ``N`` images, so averaging seeds does not shrink the test term (no ``1/k``); adding the two variants' terms
     treats them as independent, which overstates the noise when they share hard images (a conservative test). ``verdict``: ``agrees`` or
     ``disagrees`` (the signs of the paper's Δ and ours) when ``|ours Δ|`` exceeds 2 s.e., else ``within noise``.
+    ``kind``: what the row compares, ``adversarial training`` (AT against none), ``defence alone`` (against the
+    baseline, without AT) or ``defence on AT`` (against the baseline with AT). ``seed s.d.``: the pooled
+    training noise ``s_p`` in points, the same on every row.
     """
     groups = _by_key(runs)
     errors = {key: [run_errors(run) for run in group] for key, group in groups.items()}
@@ -93,10 +96,11 @@ def table3_directions(runs: Iterable[Mapping]) -> list[dict]:
             ours_delta, noise = 100 * (means[0] - means[1]), 200 * sqrt(variance)
             paper_delta = TABLE3[key][2] - TABLE3[reference][2]
             agree = (paper_delta < 0) == (ours_delta < 0)
-            rows.append({"paper model": model, "row": f"{variant}{' + AT' if adversarial else ''}", "against": comparison,
+            kind = "adversarial training" if comparison == "AT vs none" else "defence on AT" if adversarial else "defence alone"
+            rows.append({"paper model": model, "row": f"{variant}{' + AT' if adversarial else ''}", "against": comparison, "kind": kind,
                          "seeds": f"{len(values)}/{len(errors[reference])}",
                          "paper Δ % err ε=0.1": round(paper_delta, 2), "ours Δ % err ε=0.1": round(ours_delta, 2) + 0.0,
-                         "2 s.e.": round(noise, 2), "verdict": ("agrees" if agree else "disagrees") if abs(ours_delta) > noise else "within noise"})
+                         "2 s.e.": round(noise, 2), "seed s.d.": round(100 * sqrt(training), 3), "verdict": ("agrees" if agree else "disagrees") if abs(ours_delta) > noise else "within noise"})
     return rows
 
 

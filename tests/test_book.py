@@ -28,6 +28,8 @@ def test_notebook_is_stripped_and_imports_the_library(path):
         assert "QUICK" not in source and "TrainConfig(" not in source or path.stem == "05_lipschitz_constants", \
             "chapters train through settings().train_config(): the one quick/full switch"
         assert f"mode_note({path.stem!r}" in "".join(code[1]["source"]), "the cell after the install cell states the modes"
+        opening = "".join(notebook["cells"][0]["source"]).split("\n\n")
+        assert len(opening) == 2 and opening[1].startswith("**Question"), "a chapter opens with its title and question, then its modes"
 
 
 def test_the_quick_full_switch_is_one_environment_variable(monkeypatch):
@@ -159,10 +161,10 @@ def test_the_defences_slider_shows_each_defences_error_at_each_budget():
     assert errors == {"a": [25.0, 37.5], "b": [0.0, 100.0]}  # seeds of "a" averaged: (25+25)/2, (50+25)/2
     fig = defences_slider(errors, [0.0, 0.1], "t")
     steps = fig.layout.sliders[0].steps
-    assert [s.label for s in steps] == ["0", "0.1"] and list(steps[1].args[0]["y"][0]) == [37.5, 100.0]
-    assert list(fig.data[0].x) == ["a", "b"] and list(fig.data[0].y) == [25.0, 0.0]
-    fig = defences_slider(errors, [0.0, 0.1], "t", reference="b")   # the reference's error at each ε, across all bars
-    assert list(fig.data[1].y) == [0.0, 0.0] and list(fig.layout.sliders[0].steps[1].args[0]["y"][1]) == [100.0, 100.0]
+    assert [s.label for s in steps] == ["0", "0.1"] and list(steps[1].args[0]["x"][0]) == [37.5, 100.0]
+    assert list(fig.data[0].y) == ["a", "b"] and list(fig.data[0].x) == [25.0, 0.0] and fig.data[0].orientation == "h"
+    fig = defences_slider(errors, [0.0, 0.1], "t", reference="b")   # the reference's error at each ε, through all bars
+    assert list(fig.data[1].x) == [0.0, 0.0] and list(fig.layout.sliders[0].steps[1].args[0]["x"][1]) == [100.0, 100.0]
     assert list(fig.data[0].marker.color) == ["royalblue", "grey"]
 
 
@@ -327,3 +329,15 @@ def test_group_buttons_show_one_data_sets_traces_at_a_time_with_its_axes():
     assert [t.visible for t in fig.data] == [True, True, False]
     with pytest.raises(ValueError, match="3 traces"):
         group_buttons(fig, [0, 1], ["A", "B"])
+
+
+def test_readable_tables_name_columns_in_words_and_show_missing_values_as_a_dash():
+    import pandas as pd
+
+    from lipreg_lib.book import readable
+
+    frame = pd.DataFrame({"label": ["baseline", "tanh layer"], "median_distance": [0.12345, float("nan")], "masking": ["none", None]})
+    table = readable(frame)
+    assert list(table.index) == ["baseline", "tanh layer"] and list(table.columns) == ["median distance", "masking"]
+    assert table.loc["baseline", "median distance"] == 0.123 and table.loc["tanh layer", "median distance"] == "—"
+    assert table.loc["tanh layer", "masking"] == "—" and frame["median_distance"].isna().sum() == 1   # the input is left as it was

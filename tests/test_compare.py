@@ -66,7 +66,9 @@ def test_table3_directions_judge_the_difference_against_seed_and_test_noise():
     assert training == pytest.approx(0.0002)
     expected = 200 * (training * (1 + 1 / 2) + 0.30 * 0.70 / 10000 + 0.41 * 0.59 / 10000) ** 0.5   # both seeds scored on the same 10 000 images
     assert first["2 s.e."] == pytest.approx(expected, abs=0.01) and first["seeds"] == "1/2"
+    assert first["seed s.d."] == pytest.approx(100 * training ** 0.5, abs=1e-3)
     assert [rows[k]["verdict"] for k in sorted(rows)] == ["agrees", "disagrees", "disagrees", "within noise"]
+    assert [rows[k]["kind"] for k in sorted(rows)] == ["defence alone", "adversarial training", "defence on AT", "adversarial training"]
 
 
 def test_ranking_pairs_tell_an_order_within_noise_from_a_separated_one():

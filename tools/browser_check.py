@@ -34,7 +34,7 @@ def serve(root: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
-SHOWN = "d => JSON.stringify(d.data.map(t => [t.visible, t.y, t.z === undefined ? null : t.z.length]))"  # what a figure draws
+SHOWN = "d => JSON.stringify(d.data.map(t => [t.visible, t.x, t.y, t.z === undefined ? null : t.z.length]))"  # what a figure draws
 
 
 def click_changes_figure(page, div, click) -> bool:
