@@ -115,6 +115,19 @@ def test_toc_lists_every_chapter_and_the_api_page():
     assert {f"book/{p.stem}" for p in NOTEBOOKS} <= listed and "book/api" in listed
 
 
+def test_the_api_page_reads_as_text_without_sphinx_roles_or_repeated_signatures():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("api_page", ROOT / "tools" / "api_page.py")
+    api_page = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(api_page)
+    text = api_page.page()
+    assert ":func:`" not in text and ":mod:`" not in text and ":class:`" not in text
+    assert "### `flat_norms(v: 'torch.Tensor') -> 'torch.Tensor'`" in text   # the signature once, in the heading
+    assert "```text\nflat_norms(" not in text
+    assert api_page.plain("see :func:`~lipreg_lib.train.train` and :mod:`.devices`") == "see lipreg_lib.train.train and .devices"
+
+
 def test_offline_settings_are_in_the_config():
     config = yaml.safe_load((ROOT / "_config.yml").read_text())["sphinx"]["config"]
     assert config["mathjax_path"] == "mathjax/tex-chtml.js" and config["html_js_files"] == ["plotly.min.js"]

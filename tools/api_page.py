@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import re
 from pathlib import Path
 
 MODULES = ["lipreg_lib.gradients", "lipreg_lib.devices", "lipreg_lib.data", "lipreg_lib.models", "lipreg_lib.defences", "lipreg_lib.train", "lipreg_lib.runio",
@@ -12,11 +13,17 @@ MODULES = ["lipreg_lib.gradients", "lipreg_lib.devices", "lipreg_lib.data", "lip
            "lipreg_lib.compare", "lipreg_lib.sweep", "lipreg_lib.book", "lipreg_lib.panel"]
 
 
+def plain(doc: str) -> str:
+    """A docstring as the page shows it, in a plain text block: Sphinx roles such as ``:func:`.train``` read
+    as their target, ``.train``."""
+    return re.sub(r":(?:mod|func|class|meth|attr|data|obj|exc|math):`~?([^`]+)`", r"\1", doc)
+
+
 def page() -> str:
     lines = ["# API reference", "", "Generated from the docstrings of `lipreg_lib` by `tools/api_page.py` at every book build.", ""]
     for name in MODULES:
         module = importlib.import_module(name)
-        lines += [f"## `{name}`", "", "```text", inspect.getdoc(module) or "", "```", ""]
+        lines += [f"## `{name}`", "", "```text", plain(inspect.getdoc(module) or ""), "```", ""]
         public = getattr(module, "__all__", None) or [n for n, v in vars(module).items()
                                                       if not n.startswith("_") and getattr(v, "__module__", "") == name]
         for item in sorted(public):
@@ -27,8 +34,9 @@ def page() -> str:
                 signature = str(inspect.signature(value))
             except (TypeError, ValueError):
                 signature = ""
-            lines += [f"### `{item}{signature}`" if len(signature) < 120 else f"### `{item}(…)`", "", "```text",
-                      f"{item}{signature}", "", inspect.getdoc(value) or "(no docstring)", "```", ""]
+            short = len(signature) < 120   # a long signature is abbreviated in the heading and given whole below it
+            lines += [f"### `{item}{signature}`" if short else f"### `{item}(…)`", "", "```text"]
+            lines += ([] if short else [f"{item}{signature}", ""]) + [plain(inspect.getdoc(value) or "(no docstring)"), "```", ""]
     return "\n".join(lines)
 
 
