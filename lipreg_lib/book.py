@@ -66,8 +66,7 @@ class Settings:
         recipe = f", '{self.training['recipe']}' recipe" if "recipe" in self.training else ""
         images = "all test images" if self.attack_images is None else f"the first {self.attack_images} test images"
         return (f"{self.dataset}, {config.model}{width}{recipe}, {config.epochs} epoch{'s' * (config.epochs != 1)}, "
-                f"training ε = {config.eps:g}, Lipschitz penalty `{self.penalty}`, PGD-L2 distances on {images} "
-                f"(slower attacks on fewer: the chapter says how many)")
+                f"training ε = {config.eps:g}, Lipschitz penalty `{self.penalty}`, PGD-L2 distances on {images}")
 
 
 QUICK_SETTINGS = Settings(True, "digits", {"model": "small-cnn", "epochs": 5, "eps": 0.3}, attack_images=None)
@@ -129,8 +128,8 @@ def mode_note(chapter: str, same: str | None = None):
     return Markdown(f"**Modes.** This copy runs in **{shown}** mode. Set the environment variables before the first "
                     "cell (on Colab: a first cell `%env LIPREG_FULL=1`), or write `S = settings(quick=False, dataset=...)` below. "
                     "Full mode repeats the protocol of the committed grid of its data set, so its curves compare "
-                    "with the committed ones. Each time names the machine it was measured on (a Colab GPU, a T4 on "
-                    "the free tier, has not been timed).\n\n" + "\n".join(lines))
+                    "with the committed ones. Slower attacks run on fewer images; the chapter says how many where it runs them. "
+                    "Each time names the machine it was measured on (a Colab GPU, a T4 on the free tier, has not been timed).\n\n" + "\n".join(lines))
 
 
 def show(fig) -> None:
