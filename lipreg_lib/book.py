@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import textwrap
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
@@ -132,12 +133,60 @@ def mode_note(chapter: str, same: str | None = None):
                     "Each time names the machine it was measured on (a Colab GPU, a T4 on the free tier, has not been timed).\n\n" + "\n".join(lines))
 
 
+TITLE_CHARS = 40   # characters of a 17-px plotly title that fit the 358-px figure of a 390-px phone page
+
+
+def wrap_title(text: str, chars: int = TITLE_CHARS) -> str:
+    """``text`` broken with ``<br>`` between words so that no line is longer than ``chars`` characters
+    (plotly.js never wraps a title: a long one runs off a phone's screen), never inside "name = value".
+    An existing ``<br>`` is kept, and a ``<sup>…</sup>`` subtitle line, drawn at 70 % size, is wrapped at
+    ``chars / 0.7``."""
+    lines = []
+    for line in text.split("<br>"):
+        small = line.startswith("<sup>") and line.endswith("</sup>")
+        body = line[5:-6] if small else line
+        glued = body.replace(" = ", "\u00a0=\u00a0")   # "ε = 0.1" stays on one line (textwrap breaks only at ASCII spaces)
+        parts = textwrap.wrap(glued, round(chars / 0.7) if small else chars, break_long_words=False) or [body]
+        lines += [f"<sup>{part}</sup>" if small else part for part in (p.replace("\u00a0=\u00a0", " = ") for p in parts)]
+    return "<br>".join(lines)
+
+
+def _fit_titles(fig) -> None:
+    """Wrap the title of ``fig``, and every title a slider step or a button sets, to fit a phone
+    (:func:`wrap_title`, scaled by the title's font size). The title hangs from the top of the figure, and
+    the top margin and the height grow by its lines beyond the first, so the plot keeps its size and nothing
+    above it (buttons, subplot titles) moves into the title."""
+    size = fig.layout.title.font.size or 17
+    chars = round(TITLE_CHARS * 17 / size)
+    titles = []
+    if fig.layout.title.text:
+        fig.layout.title.text = wrap_title(fig.layout.title.text, chars)
+        titles.append(fig.layout.title.text)
+    for step in [step for slider in fig.layout.sliders for step in slider.steps] + [b for menu in fig.layout.updatemenus for b in menu.buttons]:
+        layout = {"update": 1, "relayout": 0}.get(step.method)   # where the step's layout changes sit in its args
+        if layout is not None and len(step.args) > layout and step.args[layout].get("title.text"):
+            args = list(step.args)
+            args[layout] = {**args[layout], "title.text": wrap_title(args[layout]["title.text"], chars)}
+            step.args = args
+            titles.append(args[layout]["title.text"])
+    if not titles:
+        return
+    line = 1.3 * size   # a line of the title; a <sup> line is 70 % of it
+    extra = round(max(sum(0.7 * line if part.startswith("<sup>") else line for part in t.split("<br>")) for t in titles) - line)
+    height = (fig.layout.height or 450) + extra   # 450: plotly's default height
+    # plotly.js anchors a title of several lines by its first line (the others hang below it, whatever the
+    # yanchor), so the first line's middle goes 24 px below the top
+    fig.update_layout(title=dict(y=1 - 24 / height, yref="container", yanchor="middle"), margin_t=fig.layout.margin.t + extra, height=height)
+
+
 def show(fig) -> None:
     """Display a plotly figure as both its JSON mimetype (live notebooks, Colab) and an HTML div using
-    the page's local ``plotly.min.js`` (the static site: a plain ``fig.show()`` is silently dropped)."""
+    the page's local ``plotly.min.js`` (the static site: a plain ``fig.show()`` is silently dropped).
+    Titles are wrapped to fit a phone (:func:`wrap_title`)."""
     from IPython.display import display
 
     fig.update_layout(template="plotly_white", margin={**dict(l=60, r=20, t=50, b=50), **fig.layout.margin.to_plotly_json()})  # a figure's own margins win
+    _fit_titles(fig)
     html = fig.to_html(full_html=False, include_plotlyjs=False, include_mathjax=False)
     display({"application/vnd.plotly.v1+json": fig.to_plotly_json(), "text/html": html}, raw=True)
 
@@ -348,7 +397,7 @@ def gallery_figure(clean, frames, true_label: int, title: str):
     slider step's title; one or three channels."""
     from plotly.subplots import make_subplots
 
-    fig = make_subplots(rows=1, cols=3, subplot_titles=("clean", "perturbation (amplified)", "adversarial"))
+    fig = make_subplots(rows=1, cols=3, subplot_titles=("clean", "perturbation<br>(amplified)", "adversarial"))
     fig.add_trace(_picture(clean), row=1, col=1)
     for k, (eps, adversarial, _) in enumerate(frames):
         for col, image in ((2, amplified(adversarial - clean)), (3, adversarial)):
@@ -361,22 +410,23 @@ def gallery_figure(clean, frames, true_label: int, title: str):
                   args=[{"visible": [True] + [j // 2 == k for j in range(2 * len(frames))]}, {"title.text": text}])
              for k, ((eps, _, _), text) in enumerate(zip(frames, titles))]
     fig.update_layout(sliders=[dict(active=0, steps=steps, currentvalue={"prefix": "ε = "}, pad={"t": 30})],
-                      title=dict(text=titles[0]), height=420)
+                      title=dict(text=titles[0]), height=420, margin=dict(t=80))   # room for the two-line panel title
+    fig.update_annotations(font_size=13)   # the panels' titles side by side on a phone
     _square_panels(fig, 3)
     return fig
 
 
 def attack_gallery_figure(record: dict, title: str):
     """One row per attack of a stored gallery (:mod:`lipreg_lib.evaluate.gallery`): clean image |
-    amplified perturbation | adversarial image, the row titled with the attack, ‖δ‖₂ and the
-    prediction; a slider over the stored images."""
+    amplified perturbation | adversarial image, the clean panel titled with the attack and the true class,
+    the adversarial one with ‖δ‖₂ and the prediction (short enough for a phone); a slider over the stored images."""
     from plotly.subplots import make_subplots
 
     from .evaluate.gallery import gallery_images
 
     examples, attacks, classes = gallery_images(record), record["attacks"], record["classes"]
     fig = make_subplots(rows=len(attacks), cols=3, vertical_spacing=0.08, horizontal_spacing=0.03,
-                        subplot_titles=[f"{name}: {part}" for name in attacks for part in ("clean", "perturbation", "adversarial")])
+                        subplot_titles=[part for _ in attacks for part in ("clean", "perturbation", "adversarial")])
     for k, (clean, _, adversarial) in enumerate(examples):
         for row, name in enumerate(attacks, start=1):
             image, _, _ = adversarial[name]
@@ -387,7 +437,7 @@ def attack_gallery_figure(record: dict, title: str):
     per_image = 3 * len(attacks)
 
     def row_titles(clean, label, adversarial):
-        return {f"annotations[{3 * r + 2}].text": f"{name}: ‖δ‖₂ = {adversarial[name][2]:.3f} → {classes[adversarial[name][1]]}"
+        return {f"annotations[{3 * r + 2}].text": f"‖δ‖₂ = {adversarial[name][2]:.3f} → {classes[adversarial[name][1]]}"
                 for r, name in enumerate(attacks)} | {f"annotations[{3 * r}].text": f"{name}: clean, {classes[label]}" for r, name in enumerate(attacks)}
 
     steps = [dict(method="update", label=str(k + 1),

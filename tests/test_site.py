@@ -30,7 +30,7 @@ def report(tmp_path_factory):
             page = context.new_page()
             relative = str(path.relative_to(SITE))
             results.append(browser_check.check_page(page, url, relative, path.read_text()))
-            results[-1]["phone_overflow_px"] = browser_check.phone_overflow(phone, url, relative)
+            results[-1]["phone"] = browser_check.phone_check(phone, url, relative)
             page.close()
         browser.close()
     server.shutdown()
@@ -63,7 +63,11 @@ def test_sliders_change_the_plotted_data(report):
 
 
 def test_no_page_scrolls_sideways_on_a_phone(report):
-    assert {page: r["phone_overflow_px"] for page, r in report.items() if r["phone_overflow_px"] > 1} == {}
+    assert {page: r["phone"]["overflow_px"] for page, r in report.items() if r["phone"]["overflow_px"] > 1} == {}
+
+
+def test_every_figure_title_and_label_fits_a_phone(report):
+    assert {page: r["phone"]["cut_text"] for page, r in report.items() if r["phone"]["cut_text"]} == {}
 
 
 def test_no_printed_output_is_cut_off_at_1280_px(report):
@@ -93,6 +97,7 @@ def test_launch_buttons_open_the_chapter_in_colab_from_the_configured_repository
     for path in sorted((SITE / "book").glob("0*.html")):
         links = re.findall(r'https://colab\.research\.google\.com/github/[^"]+', path.read_text())
         assert links == [f"https://colab.research.google.com/github/{repository}/blob/main/book/{path.stem}.ipynb"], (path.name, links)
+    assert "colab.research.google.com" not in (SITE / "book" / "intro.html").read_text()   # no code to run there
 
 
 def test_every_label_of_every_figure_is_drawn(report):

@@ -4,7 +4,8 @@ For each page: no JavaScript console errors, no failed requests; every plotly di
 ``svg.main-svg`` inside it); math is typeset (``mjx-container``) where the page has math. On pages
 with plotly sliders, a real mouse click on a step of *every* slider must change what its figure shows
 (the visible traces or their values), and so must a click on the last button of every button menu.
-At a phone's width (390 px) no page may scroll sideways; at 1280 px no printed output line is cut off
+At a phone's width (390 px) no page may scroll sideways and no figure's text (a title, a label) may run past
+the figure's edge; at 1280 px no printed output line is cut off
 (a ``pre`` in a cell's output that scrolls sideways hides the end of a result), and every text label of a
 figure is drawn.
 Screenshots of chosen pages go to ``--screenshots``. Non-loopback requests are aborted.
@@ -26,9 +27,13 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:   # no line per request on stderr
+        pass
+
+
 def serve(root: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    handler.log_message = lambda *args: None
+    handler = functools.partial(_QuietHandler, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}"
@@ -76,7 +81,9 @@ def check_page(page, url: str, relative: str, html: str) -> dict:
         div = sliders.nth(k)
 
         def click_away_from_active(div=div):  # a real click on a step away from the active one
-            box = div.locator(".slider-rail-rect").bounding_box()
+            rail = div.locator(".slider-rail-rect")
+            rail.scroll_into_view_if_needed()   # a figure taller than the window has its slider below the fold
+            box = rail.bounding_box()
             active, count = div.evaluate("d => [d.layout.sliders[0].active || 0, d.layout.sliders[0].steps.length]")
             page.mouse.click(box["x"] + box["width"] * (0.1 if active >= count / 2 else 0.9), box["y"] + box["height"] / 2)
 
@@ -100,16 +107,40 @@ def offline_contexts(browser, url: str):
     return contexts
 
 
-def phone_overflow(context, url: str, relative: str, screenshot: Path | None = None) -> int:
-    """How many pixels the page scrolls sideways in ``context`` (a phone-sized viewport); 0 is right."""
+CUT_TEXT = """() => [...document.querySelectorAll('.plotly-graph-div')].flatMap(d => {
+  const svg = d.querySelector('svg.main-svg');
+  if (!svg) return [];
+  const box = svg.getBoundingClientRect(), title = d.querySelector('.gtitle');
+  const cut = [...d.querySelectorAll('text')].filter(t => { const r = t.getBoundingClientRect();
+    return t.textContent.trim() && r.width > 0 && (r.left < box.left - 1 || r.right > box.right + 1
+      || r.top < box.top - 1 || r.bottom > box.bottom + 1); }).map(t => `cut: ${t.textContent}`);
+  const below = title ? title.getBoundingClientRect().bottom : -Infinity;   // the title must end above the plots and buttons
+  const covered = [...d.querySelectorAll('.nsewdrag, .updatemenu-button')].some(e => e.getBoundingClientRect().top < below - 1);
+  const notes = [...d.querySelectorAll('g.annotation, .gtitle')].map(a => [a.textContent, a.getBoundingClientRect()]).filter(([t, r]) => t.trim() && r.width > 0);
+  const clash = notes.flatMap(([t, r], k) => notes.slice(k + 1).filter(([, q]) =>   // labels drawn over each other
+    Math.min(r.right, q.right) - Math.max(r.left, q.left) > 2 && Math.min(r.bottom, q.bottom) - Math.max(r.top, q.top) > 2)
+    .map(([u]) => `labels overlap: ${t} / ${u}`));
+  return [...cut, ...clash, ...(covered ? [`title over the plot: ${title.textContent}`] : [])]; })"""
+
+
+def phone_check(context, url: str, relative: str, screenshot: Path | None = None) -> dict:
+    """What a phone-sized ``context`` shows of the page: ``overflow_px``, how far the page scrolls sideways
+    (0 is right), and ``cut_text``, every text of a figure (title, label) that runs past one of the figure's edges,
+    every title that reaches down into its plots or buttons, and every pair of labels (the title among them) drawn over each other."""
     page = context.new_page()
     page.goto(f"{url}/{relative}", wait_until="load")
+    try:
+        page.wait_for_function("document.querySelectorAll('.plotly-graph-div svg.main-svg').length >= "
+                               "document.querySelectorAll('.plotly-graph-div').length", timeout=60000, polling=250)
+    except Exception:  # check_page reports figures that never render
+        pass
     page.wait_for_timeout(300)
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    result = {"overflow_px": page.evaluate("document.documentElement.scrollWidth - window.innerWidth"),
+              "cut_text": page.evaluate(CUT_TEXT)}
     if screenshot is not None:
         page.screenshot(path=str(screenshot), full_page=False)
     page.close()
-    return overflow
+    return result
 
 
 def main() -> int:
@@ -131,10 +162,10 @@ def main() -> int:
             if args.screenshots and relative in args.shoot:
                 args.screenshots.mkdir(parents=True, exist_ok=True)
                 shot = args.screenshots / (Path(relative).stem + "-phone.png")
-            overflow = phone_overflow(phone, url, relative, shot)
+            phone_view = phone_check(phone, url, relative, shot)
             page = context.new_page()
             results.append(check_page(page, url, relative, (args.site / relative).read_text()))
-            results[-1]["phone_overflow_px"] = overflow
+            results[-1]["phone_overflow_px"], results[-1]["phone_cut_text"] = phone_view["overflow_px"], phone_view["cut_text"]
             if args.screenshots and relative in args.shoot:
                 args.screenshots.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(args.screenshots / (Path(relative).stem + ".png")), full_page=False)
@@ -146,7 +177,7 @@ def main() -> int:
     server.shutdown()
     print(json.dumps(results, indent=1))
     bad = [r for r in results if r["errors"] or r["figures_rendered"] < r["figures_expected"] or r["slider_moved"] is False
-           or r["phone_overflow_px"] > 1 or r["clipped_outputs"] or r["hidden_labels"]]
+           or r["phone_overflow_px"] > 1 or r["phone_cut_text"] or r["clipped_outputs"] or r["hidden_labels"]]
     print(f"{len(results)} pages checked, {len(bad)} with problems")
     return 1 if bad else 0
 

@@ -2,10 +2,10 @@
 
 from .augment import augment
 from .loader import batches
-from .sources import CLASS_NAMES, DATASETS, DataNotFoundError, class_name, default_cache_dir, default_data_dir, load_dataset, load_npz
+from .sources import CLASS_NAMES, DATASETS, DataNotFoundError, class_name, default_cache_dir, default_data_dir, display_name, load_dataset, load_npz
 from .splits import AUGMENTATIONS, Augmentation, Dataset, Split, to_float
 
 __all__ = [
     "AUGMENTATIONS", "CLASS_NAMES", "DATASETS", "Augmentation", "DataNotFoundError", "Dataset", "Split", "augment", "batches", "class_name",
-    "default_cache_dir", "default_data_dir", "load_dataset", "load_npz", "to_float",
+    "default_cache_dir", "default_data_dir", "display_name", "load_dataset", "load_npz", "to_float",
 ]

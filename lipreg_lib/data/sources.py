@@ -185,6 +185,14 @@ CLASS_NAMES = {  # label -> name, where a label is not its own name
 }
 
 
+DISPLAY_NAMES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "cifar10": "CIFAR-10", "cifar100": "CIFAR-100"}
+
+
+def display_name(dataset: str) -> str:
+    """How a reader writes ``dataset`` (``"fashion-mnist"`` → ``"Fashion-MNIST"``); the other names as they are."""
+    return DISPLAY_NAMES.get(dataset, dataset)
+
+
 def class_name(dataset: str, label: int) -> str:
     """The name of class ``label`` of ``dataset`` (the digit itself for the digit data sets)."""
     names = CLASS_NAMES.get(dataset)
