@@ -136,9 +136,9 @@ def mode_note(chapter: str, same: str | None = None):
 TITLE_CHARS = 40   # characters of a 17-px plotly title that fit the 358-px figure of a 390-px phone page
 
 
-def wrap_title(text: str, chars: int = TITLE_CHARS) -> str:
+def wrap_text(text: str, chars: int = TITLE_CHARS) -> str:
     """``text`` broken with ``<br>`` between words so that no line is longer than ``chars`` characters
-    (plotly.js never wraps a title: a long one runs off a phone's screen), never inside "name = value".
+    (plotly.js never wraps a title or a tick label: a long one runs off a phone's screen), never inside "name = value".
     An existing ``<br>`` is kept, and a ``<sup>…</sup>`` subtitle line, drawn at 70 % size, is wrapped at
     ``chars / 0.7``."""
     lines = []
@@ -146,27 +146,27 @@ def wrap_title(text: str, chars: int = TITLE_CHARS) -> str:
         small = line.startswith("<sup>") and line.endswith("</sup>")
         body = line[5:-6] if small else line
         glued = body.replace(" = ", "\u00a0=\u00a0")   # "ε = 0.1" stays on one line (textwrap breaks only at ASCII spaces)
-        parts = textwrap.wrap(glued, round(chars / 0.7) if small else chars, break_long_words=False) or [body]
+        parts = textwrap.wrap(glued, round(chars / 0.7) if small else chars, break_long_words=False, break_on_hyphens=False) or [body]
         lines += [f"<sup>{part}</sup>" if small else part for part in (p.replace("\u00a0=\u00a0", " = ") for p in parts)]
     return "<br>".join(lines)
 
 
 def _fit_titles(fig) -> None:
     """Wrap the title of ``fig``, and every title a slider step or a button sets, to fit a phone
-    (:func:`wrap_title`, scaled by the title's font size). The title hangs from the top of the figure, and
+    (:func:`wrap_text`, scaled by the title's font size). The title hangs from the top of the figure, and
     the top margin and the height grow by its lines beyond the first, so the plot keeps its size and nothing
     above it (buttons, subplot titles) moves into the title."""
     size = fig.layout.title.font.size or 17
     chars = round(TITLE_CHARS * 17 / size)
     titles = []
     if fig.layout.title.text:
-        fig.layout.title.text = wrap_title(fig.layout.title.text, chars)
+        fig.layout.title.text = wrap_text(fig.layout.title.text, chars)
         titles.append(fig.layout.title.text)
     for step in [step for slider in fig.layout.sliders for step in slider.steps] + [b for menu in fig.layout.updatemenus for b in menu.buttons]:
         layout = {"update": 1, "relayout": 0}.get(step.method)   # where the step's layout changes sit in its args
         if layout is not None and len(step.args) > layout and step.args[layout].get("title.text"):
             args = list(step.args)
-            args[layout] = {**args[layout], "title.text": wrap_title(args[layout]["title.text"], chars)}
+            args[layout] = {**args[layout], "title.text": wrap_text(args[layout]["title.text"], chars)}
             step.args = args
             titles.append(args[layout]["title.text"])
     if not titles:
@@ -182,7 +182,7 @@ def _fit_titles(fig) -> None:
 def show(fig) -> None:
     """Display a plotly figure as both its JSON mimetype (live notebooks, Colab) and an HTML div using
     the page's local ``plotly.min.js`` (the static site: a plain ``fig.show()`` is silently dropped).
-    Titles are wrapped to fit a phone (:func:`wrap_title`)."""
+    Titles are wrapped to fit a phone (:func:`wrap_text`)."""
     from IPython.display import display
 
     fig.update_layout(template="plotly_white", margin={**dict(l=60, r=20, t=50, b=50), **fig.layout.margin.to_plotly_json()})  # a figure's own margins win

@@ -302,7 +302,7 @@ def test_show_wraps_every_title_a_figure_can_show_to_fit_a_phone(capsys):
 
     import plotly.graph_objects as go
 
-    from lipreg_lib.book import TITLE_CHARS, show, wrap_title
+    from lipreg_lib.book import TITLE_CHARS, show, wrap_text
 
     title = "Fashion-MNIST, Lipschitz penalty as λ grows, one curve per λ of the committed grid"
     subtitle = "committed reduced runs, 2000 attacked test images, seeds 0 and 1 averaged over both of them"
@@ -322,7 +322,8 @@ def test_show_wraps_every_title_a_figure_can_show_to_fit_a_phone(capsys):
     extra = round((big - 1 + 0.7 * (len(lines) - big)) * 1.3 * 17)
     step = fig.layout.sliders[0].steps[0].args[1]["title.text"]
     assert "<br>" in step and step.replace("<br>", " ") == title + " again"
-    assert wrap_title("gallery: " + "x" * 30 + " ε = 0.1, predicted 3", 44).split("<br>")[1].startswith("ε = 0.1")   # kept together
+    assert wrap_text("gallery: " + "x" * 30 + " ε = 0.1, predicted 3", 44).split("<br>")[1].startswith("ε = 0.1")   # kept together
+    assert wrap_text("Lipschitz penalty, finite diff. (lip-fd)", 18).split("<br>")[-1] == "(lip-fd)"      # a name is not split at its hyphen
     assert fig.layout.updatemenus[0].buttons[0].args[0]["title.text"].replace("<br>", " ") == title != fig.layout.updatemenus[0].buttons[0].args[0]["title.text"]
     assert (fig.layout.margin.t, fig.layout.height) == (50 + extra, 440 + extra)   # the extra lines push the plot down, not over it
 
