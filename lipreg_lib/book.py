@@ -343,7 +343,7 @@ def lambda_slider(runs, grid, title: str, paper_lam: float):
     steps = [dict(method="restyle", label=f"{lam:g}", args=[{"y": [curve[lam], [at[lam][0]], [at[lam][1]]], "x": [xs, [lam], [lam]],
                                                             "name": [name(lam), "chosen λ", "chosen λ"]}, [chosen] + marks]) for lam in lams]
     fig.update_xaxes(title="ε", row=1, col=1)
-    fig.update_yaxes(title="% error (PGD-L2)", range=[0, 100], row=1, col=1)
+    fig.update_yaxes(title="% error (PGD-L2)", range=[0, 104], row=1, col=1)   # the 100 label stays below the subplot's title
     span = [math.log10(lams[0]) - 0.15, math.log10(lams[-1]) + 0.15]   # the penalised λ only: no room for the annotations' text
     fig.update_xaxes(type="log", range=span, title="λ (authors' convention, batch-mean loss)", row=2, col=1)
     fig.update_yaxes(title="median distance", secondary_y=False, row=2, col=1)

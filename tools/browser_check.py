@@ -116,17 +116,19 @@ CUT_TEXT = """() => [...document.querySelectorAll('.plotly-graph-div')].flatMap(
       || r.top < box.top - 1 || r.bottom > box.bottom + 1); }).map(t => `cut: ${t.textContent}`);
   const below = title ? title.getBoundingClientRect().bottom : -Infinity;   // the title must end above the plots and buttons
   const covered = [...d.querySelectorAll('.nsewdrag, .updatemenu-button')].some(e => e.getBoundingClientRect().top < below - 1);
-  const notes = [...d.querySelectorAll('g.annotation, .gtitle')].map(a => [a.textContent, a.getBoundingClientRect()]).filter(([t, r]) => t.trim() && r.width > 0);
-  const clash = notes.flatMap(([t, r], k) => notes.slice(k + 1).filter(([, q]) =>   // labels drawn over each other
-    Math.min(r.right, q.right) - Math.max(r.left, q.left) > 2 && Math.min(r.bottom, q.bottom) - Math.max(r.top, q.top) > 2)
-    .map(([u]) => `labels overlap: ${t} / ${u}`));
+  const kind = e => e.closest('.xtick') ? 'x' : e.closest('.ytick') ? 'y' : 'label';   // an x and a y tick may share a corner
+  const notes = [...d.querySelectorAll('g.annotation, .gtitle, .xtick text, .ytick text')]
+    .map(a => [a.textContent, a.getBoundingClientRect(), kind(a)]).filter(([t, r]) => t.trim() && r.width > 0);
+  const clash = notes.flatMap(([t, r, a], k) => notes.slice(k + 1).filter(([, q, b]) =>   // labels drawn over each other
+    a + b !== 'xy' && a + b !== 'yx' && Math.min(r.right, q.right) - Math.max(r.left, q.left) > 2
+      && Math.min(r.bottom, q.bottom) - Math.max(r.top, q.top) > 2).map(([u]) => `labels overlap: ${t} / ${u}`));
   return [...cut, ...clash, ...(covered ? [`title over the plot: ${title.textContent}`] : [])]; })"""
 
 
 def phone_check(context, url: str, relative: str, screenshot: Path | None = None) -> dict:
     """What a phone-sized ``context`` shows of the page: ``overflow_px``, how far the page scrolls sideways
     (0 is right), and ``cut_text``, every text of a figure (title, label) that runs past one of the figure's edges,
-    every title that reaches down into its plots or buttons, and every pair of labels (the title among them) drawn over each other."""
+    every title that reaches down into its plots or buttons, and every pair of labels (the title and tick labels among them) drawn over each other."""
     page = context.new_page()
     page.goto(f"{url}/{relative}", wait_until="load")
     try:
