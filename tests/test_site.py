@@ -67,7 +67,7 @@ def test_no_page_scrolls_sideways_on_a_phone(report):
 
 
 def test_every_figure_title_and_label_fits_a_phone(report):
-    assert {page: r["phone"]["cut_text"] for page, r in report.items() if r["phone"]["cut_text"]} == {}
+    assert {page: r["phone"]["text_problems"] for page, r in report.items() if r["phone"]["text_problems"]} == {}
 
 
 def test_no_printed_output_is_cut_off_at_1280_px(report):

@@ -4,8 +4,8 @@ For each page: no JavaScript console errors, no failed requests; every plotly di
 ``svg.main-svg`` inside it); math is typeset (``mjx-container``) where the page has math. On pages
 with plotly sliders, a real mouse click on a step of *every* slider must change what its figure shows
 (the visible traces or their values), and so must a click on the last button of every button menu.
-At a phone's width (390 px) no page may scroll sideways and no figure's text (a title, a label) may run past
-the figure's edge; at 1280 px no printed output line is cut off
+At a phone's width (390 px) no page may scroll sideways, no figure's text (a title, a label) may run past
+the figure's edge, reach from the title into the plot or lie over another label; at 1280 px no printed output line is cut off
 (a ``pre`` in a cell's output that scrolls sideways hides the end of a result), and every text label of a
 figure is drawn.
 Screenshots of chosen pages go to ``--screenshots``. Non-loopback requests are aborted.
@@ -51,6 +51,18 @@ def click_changes_figure(page, div, click) -> bool:
     return before != div.evaluate(SHOWN)
 
 
+def wait_for_figures(page, figures: int, math: bool = False) -> str | None:
+    """Wait until ``figures`` plotly figures are drawn (and math typeset, when ``math``); None, or why not."""
+    try:
+        page.wait_for_function(
+            """([figures, math]) => document.querySelectorAll('.plotly-graph-div svg.main-svg').length >= figures
+                 && (!math || document.querySelectorAll('mjx-container').length > 0)""",
+            arg=[figures, math], timeout=60000, polling=250)
+    except Exception as error:  # the caller records what did render instead of stopping at the first slow page
+        return f"timed out waiting for {figures} figures and math: {type(error).__name__}"
+    return None
+
+
 def check_page(page, url: str, relative: str, html: str) -> dict:
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -59,13 +71,8 @@ def check_page(page, url: str, relative: str, html: str) -> dict:
     page.goto(f"{url}/{relative}", wait_until="load")
     expected = html.count('class="plotly-graph-div"')
     has_math = "\\(" in html or "\\[" in html or 'class="math' in html
-    try:
-        page.wait_for_function(
-            """([figures, math]) => document.querySelectorAll('.plotly-graph-div svg.main-svg').length >= figures
-                 && (!math || document.querySelectorAll('mjx-container').length > 0)""",
-            arg=[expected, has_math], timeout=60000, polling=250)
-    except Exception as error:  # record what did render instead of stopping at the first slow page
-        errors.append(f"timed out waiting for {expected} figures and math: {type(error).__name__}")
+    if (late := wait_for_figures(page, expected, has_math)) is not None:
+        errors.append(late)
     rendered = page.evaluate("document.querySelectorAll('.plotly-graph-div .main-svg').length > 0 ? "
                              "new Set([...document.querySelectorAll('.plotly-graph-div')].filter(d => d.querySelector('svg.main-svg')).map(d => d.id)).size : 0")
     result = {"page": relative, "figures_expected": expected, "figures_rendered": rendered,
@@ -107,7 +114,7 @@ def offline_contexts(browser, url: str):
     return contexts
 
 
-CUT_TEXT = """() => [...document.querySelectorAll('.plotly-graph-div')].flatMap(d => {
+TEXT_PROBLEMS = """() => [...document.querySelectorAll('.plotly-graph-div')].flatMap(d => {
   const svg = d.querySelector('svg.main-svg');
   if (!svg) return [];
   const box = svg.getBoundingClientRect(), title = d.querySelector('.gtitle');
@@ -127,18 +134,14 @@ CUT_TEXT = """() => [...document.querySelectorAll('.plotly-graph-div')].flatMap(
 
 def phone_check(context, url: str, relative: str, screenshot: Path | None = None) -> dict:
     """What a phone-sized ``context`` shows of the page: ``overflow_px``, how far the page scrolls sideways
-    (0 is right), and ``cut_text``, every text of a figure (title, label) that runs past one of the figure's edges,
+    (0 is right), and ``text_problems``, every text of a figure (title, label) that runs past one of the figure's edges,
     every title that reaches down into its plots or buttons, and every pair of labels (the title and tick labels among them) drawn over each other."""
     page = context.new_page()
     page.goto(f"{url}/{relative}", wait_until="load")
-    try:
-        page.wait_for_function("document.querySelectorAll('.plotly-graph-div svg.main-svg').length >= "
-                               "document.querySelectorAll('.plotly-graph-div').length", timeout=60000, polling=250)
-    except Exception:  # check_page reports figures that never render
-        pass
+    wait_for_figures(page, page.locator(".plotly-graph-div").count())   # check_page reports figures that never render
     page.wait_for_timeout(300)
     result = {"overflow_px": page.evaluate("document.documentElement.scrollWidth - window.innerWidth"),
-              "cut_text": page.evaluate(CUT_TEXT)}
+              "text_problems": page.evaluate(TEXT_PROBLEMS)}
     if screenshot is not None:
         page.screenshot(path=str(screenshot), full_page=False)
     page.close()
@@ -167,7 +170,7 @@ def main() -> int:
             phone_view = phone_check(phone, url, relative, shot)
             page = context.new_page()
             results.append(check_page(page, url, relative, (args.site / relative).read_text()))
-            results[-1]["phone_overflow_px"], results[-1]["phone_cut_text"] = phone_view["overflow_px"], phone_view["cut_text"]
+            results[-1]["phone"] = phone_view
             if args.screenshots and relative in args.shoot:
                 args.screenshots.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(args.screenshots / (Path(relative).stem + ".png")), full_page=False)
@@ -179,7 +182,7 @@ def main() -> int:
     server.shutdown()
     print(json.dumps(results, indent=1))
     bad = [r for r in results if r["errors"] or r["figures_rendered"] < r["figures_expected"] or r["slider_moved"] is False
-           or r["phone_overflow_px"] > 1 or r["phone_cut_text"] or r["clipped_outputs"] or r["hidden_labels"]]
+           or r["phone"]["overflow_px"] > 1 or r["phone"]["text_problems"] or r["clipped_outputs"] or r["hidden_labels"]]
     print(f"{len(results)} pages checked, {len(bad)} with problems")
     return 1 if bad else 0
 
