@@ -23,10 +23,12 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from .train import TrainConfig, train
+    from .train import CHECKPOINT, TrainConfig, train
 
     options = {name: getattr(args, name) for name in TRAIN_OPTIONS if getattr(args, name, None) is not None}
     config = TrainConfig.from_dict(options)
+    if args.resume and not (args.out / CHECKPOINT).is_file():
+        raise LipregError(f"--resume: {str(args.out)!r} holds no checkpoint to continue; check the path, or leave out --resume to start a new run")
     result = train(config, args.out, data_dir=args.data_dir, device=args.device, resume=args.resume, progress=not args.quiet)
     last = result.history[-1] if result.history else {}
     if int(os.environ.get("RANK", "0")) == 0:

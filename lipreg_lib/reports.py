@@ -52,6 +52,19 @@ def budget_matches(entry: dict | None, n: int | None, steps: int | None, test_si
     return entry is not None and entry["n"] == (n or test_size) and (steps is None or entry["steps"] == steps)
 
 
+def check_budgets(attack: str, budgets, budget_n: int | None) -> tuple[float, ...]:
+    """The fixed budgets ε as floats, checked: each > 0, an iterative attack to measure them, and
+    ``budget_n`` only with budgets to measure (alone it would be silently ignored)."""
+    budgets = tuple(check_positive("budget ε", eps) for eps in budgets)
+    if budget_n is not None:
+        check_positive_int("budget_n", budget_n)
+        if not budgets:
+            raise LipregError(f"budget_n = {budget_n} is given without budgets to measure (--budgets / evaluate.budgets)")
+    if budgets and attack not in ATTACKS:
+        raise LipregError(f"fixed budgets need one of the iterative attacks ({', '.join(ATTACKS)}), got {attack!r}")
+    return budgets
+
+
 def evaluate_run(run_dir: Path | str, attack: str = "pgd-l2", n: int | None = None, *, data_dir: Path | str | None = None,
                  device: str = "auto", steps: int | None = None, batch_size: int = 500, budgets: tuple[float, ...] = (),
                  budget_n: int | None = None, progress: bool = False) -> dict:
@@ -61,12 +74,8 @@ def evaluate_run(run_dir: Path | str, attack: str = "pgd-l2", n: int | None = No
     lock (other attacks and budgets already there are kept). Returns the attack's entry."""
     if n is not None:
         check_positive_int("n", n)
-    if budget_n is not None:
-        check_positive_int("budget_n", budget_n)
-    budgets = tuple(check_positive("budget ε", eps) for eps in budgets)
+    budgets = check_budgets(attack, budgets, budget_n)
     run_dir = Path(run_dir)
-    if budgets and attack not in ATTACKS:
-        raise LipregError(f"fixed budgets need one of the iterative attacks ({', '.join(ATTACKS)}), got {attack!r}")
     model, dataset, config = load_run(run_dir, device, data_dir)
     torch_device = resolve_device(device)
     full = dataset.test.subset(config.test_subset, config.seed)

@@ -31,27 +31,33 @@ import itertools
 import json
 import multiprocessing
 import re
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import torch
 import yaml
 
-from .attacks import ALL_ATTACKS, ATTACKS, BLACK_BOX_ATTACKS
-from .reports import EVAL_JSON, budget_matches, check_masking_run, entry_matches, evaluate_run, masking_matches
+from .attacks import ALL_ATTACKS, BLACK_BOX_ATTACKS
+from .data import load_dataset
+from .reports import EVAL_JSON, budget_matches, check_budgets, check_masking_run, entry_matches, evaluate_run, masking_matches
 from .locks import RunLocked, run_lock
 from .results import SCHEMA, TABLE_COLUMNS
 from .runio import atomic_write, provenance, resolve_device, write_json
-from .train import RUN_JSON, TrainConfig, config_differences, train
-from .validation import LipregError, check_choice, check_positive, check_positive_int, check_writable_folder
+from .train import RUN_JSON, TrainConfig, check_fits, config_differences, train
+from .validation import LipregError, check_choice, check_positive_int, check_writable_folder
 
 
 def load_grid(path: Path | str) -> dict:
     """Read and check a grid file; errors name the file and the problem."""
     path = Path(path)
+    if path.is_dir():
+        raise LipregError(f"grid file {str(path)!r} is a folder, not a grid file")
     if not path.is_file():
         raise LipregError(f"grid file {str(path)!r} does not exist")
     text = path.read_text()
+    if path.suffix == ".toml" and sys.version_info < (3, 11):
+        raise LipregError(f"grid file {str(path)!r}: TOML grids need Python >= 3.11 (tomllib); write the grid in YAML")
     try:
         if path.suffix == ".toml":
             import tomllib
@@ -66,7 +72,40 @@ def load_grid(path: Path | str) -> dict:
     unknown = set(grid) - {"name", "base", "protocol", "evaluate", "runs", "grid", "seeds"}
     if unknown:
         raise LipregError(f"grid file {str(path)!r}: unknown keys {sorted(unknown)}")
+    problem = _structure_problem(grid)
+    if problem:
+        raise LipregError(f"grid file {str(path)!r}: {problem}")
     return grid
+
+
+def _structure_problem(grid: dict) -> str | None:
+    """What is wrong with the shape of a grid (the values are checked by :class:`TrainConfig`), or ``None``."""
+    def is_seeds(value) -> bool:
+        return isinstance(value, list) and bool(value) and all(isinstance(s, int) and not isinstance(s, bool) for s in value)
+
+    name = grid["name"]
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
+        return f"'name' must be a file name of letters, digits, '.', '_' and '-' (it names the results), got {name!r}"
+    if not isinstance(grid.get("base", {}), dict):
+        return f"'base' must be a mapping of training options, got {grid['base']!r}"
+    if not isinstance(grid.get("protocol", ""), str):
+        return f"'protocol' must be text, got {grid['protocol']!r}"
+    runs = grid.get("runs", [])
+    if not isinstance(runs, list) or not all(isinstance(run, dict) for run in runs):
+        return f"'runs' must be a list of mappings of training options, got {runs!r}"
+    for run in runs:
+        if not isinstance(run.get("label", ""), str):
+            return f"a run's 'label' must be text, got {run['label']!r}"
+        if "seeds" in run and not is_seeds(run["seeds"]):
+            return f"a run's 'seeds' must be a list of integers, got {run['seeds']!r}"
+    product = grid.get("grid", {})
+    if not isinstance(product, dict) or not all(isinstance(v, list) and v for v in product.values()):
+        return f"'grid' must map training options to non-empty lists of values, got {product!r}"
+    if not runs and not product:
+        return "'runs' and 'grid' name no run"
+    if "seeds" in grid and not is_seeds(grid["seeds"]):
+        return f"'seeds' must be a list of integers, got {grid['seeds']!r}"
+    return None
 
 
 def variants(grid: dict) -> list[tuple[str, TrainConfig]]:
@@ -120,7 +159,7 @@ def evaluation_settings(grid: dict) -> dict:
             check_positive_int(f"evaluate.{key}", settings[key])
     if not isinstance(settings["budgets"], list):
         raise LipregError(f"evaluate.budgets must be a list of ε, got {settings['budgets']!r}")
-    settings["budgets"] = [check_positive("evaluate.budgets", eps) for eps in settings["budgets"]]
+    settings["budgets"] = list(check_budgets(settings["attack"], settings["budgets"], settings["budget_n"]))
     if settings["masking"] is not None:
         if not isinstance(settings["masking"], dict) or set(settings["masking"]) - set(MASKING_KEYS):
             raise LipregError(f"evaluate.masking must be a mapping with keys among {sorted(MASKING_KEYS)}, got {settings['masking']!r}")
@@ -130,9 +169,24 @@ def evaluation_settings(grid: dict) -> dict:
         check_choice("black-box attack", settings["masking"]["black"], BLACK_BOX_ATTACKS)
         if settings["n"] is not None and settings["n"] < settings["masking"]["n"]:
             raise LipregError(f"evaluate.masking.n = {settings['masking']['n']} exceeds evaluate.n = {settings['n']}")
-    if settings["budgets"] and settings["attack"] not in ATTACKS:
-        raise LipregError(f"evaluate.budgets needs an iterative attack ({', '.join(ATTACKS)}), got {settings['attack']!r}")
     return settings
+
+
+def check_data(configs: list[TrainConfig], evaluation: dict, data_dir) -> None:
+    """Before any training: every data set of the grid loads, each run's subsets fit in it, and its test
+    split holds the images the evaluation attacks (``n``, ``budget_n``, the masking check's ``n``)."""
+    datasets: dict = {}
+    counts = {"evaluate.n": evaluation["n"], "evaluate.budget_n": evaluation["budget_n"] if evaluation["budgets"] else None,
+              "evaluate.masking.n": (evaluation["masking"] or {}).get("n")}
+    for config in configs:
+        if config.dataset not in datasets:
+            datasets[config.dataset] = load_dataset(config.dataset, data_dir)
+        dataset = datasets[config.dataset]
+        check_fits(config, dataset)
+        test_size = config.test_subset or len(dataset.test)
+        for name, count in counts.items():
+            if count is not None and count > test_size:
+                raise LipregError(f"{name} = {count} exceeds the {test_size} test images of {config.dataset!r}")
 
 
 def run_variant(folder: Path, config: TrainConfig, evaluation: dict, *, data_dir, device: str, progress: bool,
@@ -216,6 +270,8 @@ def run_sweep(grid_path: Path | str, runs_dir: Path | str = "runs", results_dir:
     check_distinct_folders([(label, config.seed) for label, config in expanded])
     for folder, config in work:
         check_folder_holds(folder, config)
+    if not collect:
+        check_data([config for _, config in expanded], evaluation, data_dir)
     order = sorted(range(len(work)), key=lambda i: work[i][1].seed != expanded[0][1].seed)  # first seed of every variant first
     if collect:
         pass

@@ -66,6 +66,14 @@ def test_fgsm_finds_its_own_closed_form_distance_on_a_linear_model(linear_proble
     assert torch.all(expected > exact * 1.05)
 
 
+def test_a_one_step_attack_refuses_more_steps_and_names_the_iterative_one():
+    assert get_attack("fgsm", steps=1).steps == 1
+    with pytest.raises(LipregError, match="'fgsm' is a one-step attack, got steps = 5; for several steps use 'ifgsm'"):
+        get_attack("fgsm", steps=5)
+    with pytest.raises(LipregError, match="use 'pgd-l2'"):
+        get_attack("gradient", steps=3)
+
+
 def test_deepfool_finds_the_closed_form_distance_of_a_linear_model(linear_problem):
     pytest.importorskip("foolbox")
     model, split, exact = linear_problem

@@ -63,7 +63,15 @@ def test_evaluate_reports_a_missing_or_corrupt_run(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     (tmp_path / "checkpoint.pt").write_bytes(b"not a checkpoint")
     assert main(["evaluate", "--run", str(tmp_path)]) == 2
-    assert "corrupt" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert "corrupt" in error and "weights_only" not in error  # not torch's advice to unpickle an untrusted file
+
+
+def test_resume_without_a_checkpoint_and_a_missing_data_dir_are_refused(tmp_path, capsys):
+    assert main(["train", "--quiet", "--out", str(tmp_path / "typo"), "--resume"]) == 2
+    assert "holds no checkpoint to continue" in capsys.readouterr().err and not (tmp_path / "typo").exists()
+    assert main(["train", "--quiet", "--out", str(tmp_path / "run"), "--data-dir", str(tmp_path / "nodata")]) == 2
+    assert "is not a folder" in capsys.readouterr().err and not (tmp_path / "run" / "checkpoint.pt").exists()
 
 
 def test_data_stability_saves_each_test_images_distance_to_the_other_labels(tmp_path, capsys):

@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -99,6 +101,32 @@ def test_npz_errors_name_the_problem(tmp_path):
         load_dataset(f"npz:{tmp_path / 'nope.npz'}")
 
 
+def test_npz_files_that_are_not_a_data_set_are_named_before_training(tmp_path):
+    path = tmp_path / "set.npz"
+    x = np.zeros((4, 3), dtype=np.float32)
+    path.write_bytes(b"")
+    with pytest.raises(LipregError, match="is not a readable .npz archive"):
+        load_dataset(f"npz:{path}")
+    np.save(tmp_path / "one.npy", x)
+    (tmp_path / "one.npy").rename(path)
+    with pytest.raises(LipregError, match="holds a single array"):
+        load_dataset(f"npz:{path}")
+    for arrays, message in [({"x_train": np.where(np.eye(4, 3) > 0, np.nan, 0.0)}, "inputs contain 3 NaN or infinite values"),
+                            ({"y_train": np.array([0, 1, -1, 0])}, "y_train labels must be >= 0, found [-1, 1]"),
+                            ({"y_test": np.array([0, 1, 0])}, "y_test must hold one label per image, 4 of them; got shape (3,)"),
+                            ({"y_train": np.array([0, 0.5, 1, 0])}, "y_train labels must be whole numbers")]:
+        np.savez(path, **{"x_train": x, "y_train": np.arange(4) % 2, "x_test": x, "y_test": np.arange(4) % 2, **arrays})
+        with pytest.raises(LipregError, match=re.escape(message)):
+            load_dataset(f"npz:{path}")
+    np.savez(path, x_train=x, y_train=(np.arange(4) % 2)[:, None], x_test=x, y_test=np.arange(4)[:, None] % 2)  # Keras' (N, 1) labels
+    assert load_dataset(f"npz:{path}").train.y.tolist() == [0, 1, 0, 1]
+
+
+def test_a_data_directory_that_is_not_a_folder_is_named_not_searched(tmp_path):
+    with pytest.raises(DataNotFoundError, match=re.escape(f"data directory {str(tmp_path / 'typo')!r}")):
+        load_dataset("mnist", data_dir=tmp_path / "typo", cache_dir=tmp_path)
+
+
 def test_unknown_dataset_lists_choices():
     with pytest.raises(LipregError, match=r"unknown dataset 'svhn'; choose from: cifar10, cifar100"):
         load_dataset("svhn")
@@ -109,6 +137,7 @@ def test_missing_offline_data_names_dataset_places_and_fix(tmp_path, monkeypatch
         raise OSError("network unreachable")
 
     monkeypatch.setattr(sources, "_torchvision_download", offline)
+    (tmp_path / "data").mkdir()
     with pytest.raises(DataNotFoundError) as error:
         load_dataset("mnist", data_dir=tmp_path / "data", cache_dir=tmp_path / "cache")
     message = str(error.value)
@@ -126,6 +155,7 @@ def test_a_downloaded_cifar_is_stored_once_in_the_cache_and_read_from_there_afte
                 rng.integers(0, 256, (10, 32, 32, 3), dtype=np.uint8), np.arange(10) % 10)
 
     monkeypatch.setattr(sources, "_torchvision_download", download)
+    (tmp_path / "empty").mkdir()
     first = load_dataset("cifar10", data_dir=tmp_path / "empty", cache_dir=tmp_path)
     assert sorted(p.name for p in (tmp_path / "cifar10").iterdir()) == ["cifar10.npz"]  # no temporary left behind
     again = load_dataset("cifar10", data_dir=tmp_path / "empty", cache_dir=tmp_path)

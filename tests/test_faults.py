@@ -67,6 +67,8 @@ def finished_run(tmp_path_factory) -> Path:
     (["--attack", "cw"], ["invalid choice: 'cw'"]),
     (["--budgets", "-0.1"], ["--budgets must be a number > 0, got '-0.1'"]),
     (["--attack", "deepfool", "--budgets", "0.1"], ["fixed budgets need one of the iterative attacks", "'deepfool'"]),
+    (["--budget-n", "5"], ["budget_n = 5 is given without budgets to measure"]),
+    (["--attack", "fgsm", "--steps", "5"], ["'fgsm' is a one-step attack, got steps = 5"]),
 ])
 def test_bad_evaluate_arguments_change_nothing(finished_run, argv, fragments):
     before = digest(finished_run)
@@ -126,7 +128,7 @@ GRID = "name: g\nbase: {dataset: digits, model: mlp, epochs: 1}\nevaluate: {atta
     (("{defence: baseline}", "{defence: baseline}, {defence: lipshitz}"), ["unknown defence 'lipshitz'"]),
     (("{defence: baseline}", "{defence: baseline, width: -3}"), ["width must be an integer >= 1, got -3"]),
     (("{defence: baseline}", "{defence: baseline, colour: red}"), ["unknown training options ['colour']"]),
-    (("evaluate: {attack: fgsm, n: 20}", "evaluate: {attack: deepfool, n: 20, budgets: [0.1]}"), ["budgets needs an iterative attack"]),
+    (("evaluate: {attack: fgsm, n: 20}", "evaluate: {attack: deepfool, n: 20, budgets: [0.1]}"), ["fixed budgets need one of the iterative attacks", "'deepfool'"]),
 ])
 def test_bad_grids_fail_before_any_training(tmp_path, change, fragments):
     grid = tmp_path / "g.yaml"

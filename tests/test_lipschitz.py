@@ -15,6 +15,7 @@ from lipreg_lib.lipschitz import (absolute_bound, data_lipschitz, empirical_lowe
                                   nearest_other_label, operator_norm, product_bound)
 from lipreg_lib.models import build
 from lipreg_lib.train import TrainConfig, train
+from lipreg_lib.validation import LipregError
 
 
 def _brute_force(x, y):
@@ -40,6 +41,14 @@ def test_duplicates_with_different_labels_are_reported_and_dropped(digits):
     result = data_lipschitz(x, y, chunk=64)
     assert result.duplicates == 1 and result.duplicate_pairs == [(10, 250)]
     assert result.min_distance > 0 and result.min_distance == pytest.approx(_brute_force(x, y), rel=1e-12)
+
+
+def test_data_without_two_distinct_labelled_images_has_no_lipschitz_constant(digits):
+    x = digits.train.x[:20]
+    with pytest.raises(LipregError, match="needs images of at least two labels"):
+        data_lipschitz(x, torch.zeros(20, dtype=torch.long))
+    with pytest.raises(LipregError, match="every pair of images with different labels is a duplicate"):
+        data_lipschitz(x[:1].repeat(2, 1, 1, 1), torch.tensor([0, 1]))
 
 
 def test_nearest_other_label_matches_brute_force(digits):

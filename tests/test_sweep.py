@@ -1,8 +1,11 @@
 import csv
 import json
+import re
+from types import SimpleNamespace
 
 import pytest
 
+from lipreg_lib import sweep
 from lipreg_lib.sweep import evaluation_settings, load_grid, run_sweep, variants
 from lipreg_lib.validation import LipregError
 
@@ -56,6 +59,42 @@ def test_bad_grid_files_are_named(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(LipregError, match=message):
         evaluation_settings(load_grid(path))
+
+
+@pytest.mark.parametrize("text,message", [("name: x\nbase: [1, 2]\nruns: [{}]\n", "'base' must be a mapping of training options"),
+                                          ("name: x\nruns: 3\n", "'runs' must be a list of mappings"),
+                                          ("name: x\nruns: [baseline]\n", "'runs' must be a list of mappings"),
+                                          ("name: x\ngrid: {lam: 0.1}\n", "'grid' must map training options to non-empty lists"),
+                                          ("name: x\nruns: [{}]\nseeds: 0\n", "'seeds' must be a list of integers, got 0"),
+                                          ("name: x\nruns: [{}]\nseeds: [a]\n", "'seeds' must be a list of integers, got ['a']"),
+                                          ("name: x\nruns: [{label: 5}]\n", "a run's 'label' must be text, got 5"),
+                                          ("name: ../x\nruns: [{}]\n", "'name' must be a file name"),
+                                          ("name: x\nruns: []\n", "'runs' and 'grid' name no run"),
+                                          ("name: x\nruns: [{tanh_head: 'false'}]\n", "tanh_head must be true or false, got 'false'")])
+def test_a_grid_of_the_wrong_shape_is_named_without_a_traceback(tmp_path, text, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(LipregError, match=re.escape(message)):
+        variants(load_grid(path))
+
+
+def test_a_toml_grid_on_python_3_10_says_what_to_do(tmp_path, monkeypatch):
+    path = tmp_path / "g.toml"
+    path.write_text('name = "x"\nruns = [{}]\n')
+    monkeypatch.setattr(sweep, "sys", SimpleNamespace(version_info=(3, 10, 12)))
+    with pytest.raises(LipregError, match="TOML grids need Python >= 3.11"):
+        load_grid(path)
+
+
+def test_every_runs_data_and_image_counts_are_checked_before_any_training(tmp_path):
+    path = tmp_path / "g.yaml"
+    path.write_text(f"name: late\nbase: {{dataset: digits, model: mlp, epochs: 1}}\nruns: [{{}}, {{dataset: 'npz:{tmp_path}/no.npz'}}]\n")
+    with pytest.raises(LipregError, match="no.npz' does not exist"):
+        run_sweep(path, tmp_path / "runs", tmp_path / "results", progress=False)
+    path.write_text("name: late\nbase: {dataset: digits, model: mlp, epochs: 1}\nevaluate: {n: 361}\nruns: [{}]\n")
+    with pytest.raises(LipregError, match=re.escape("evaluate.n = 361 exceeds the 360 test images of 'digits'")):
+        run_sweep(path, tmp_path / "runs", tmp_path / "results", progress=False)
+    assert not list((tmp_path / "runs").rglob("*.*"))
 
 
 def test_bad_option_in_a_grid_is_caught_before_training(tmp_path):

@@ -1,3 +1,4 @@
+import re
 import json
 
 import pandas as pd
@@ -162,3 +163,35 @@ def test_cudnn_autotuning_is_on_for_cuda_training_only_and_restored():
         assert not torch.backends.cudnn.benchmark
     finally:
         torch.backends.cudnn.benchmark = before
+
+
+@pytest.mark.parametrize("options,message", [({"tanh_head": "false"}, "tanh_head must be true or false, got 'false'"),
+                                             ({"seed": 2.5}, "seed must be an integer, got 2.5"),
+                                             ({"eps": "0.1"}, "eps must be a number, got '0.1'"),
+                                             ({"momentum": 1.5}, "momentum must lie in [0, 1), got 1.5"),
+                                             ({"milestones": "ab"}, "milestones must be a list of numbers, got 'ab'")])
+def test_options_of_the_wrong_type_are_named_not_trained_with(options, message):
+    with pytest.raises(LipregError, match=re.escape(message)):
+        TrainConfig.from_dict(options)
+
+
+def test_an_integer_given_for_a_float_option_is_stored_as_a_float():
+    config = TrainConfig.from_dict({"lr": 1, "eps": 0})
+    assert isinstance(config.lr, float) and isinstance(config.eps, float) and config.to_dict()["lr"] == 1.0
+
+
+def test_a_subset_larger_than_the_data_is_refused():
+    with pytest.raises(LipregError, match=re.escape("train_subset = 1438 exceeds the 1437 train images of 'digits'")):
+        train(TrainConfig(model="mlp", epochs=1, train_subset=1438), progress=False)
+
+
+def test_an_unfinished_run_is_refused_by_load_run(tmp_path):
+    def stop(epoch, metrics):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(TrainConfig(model="mlp", epochs=2), tmp_path, progress=False, on_epoch_end=stop)
+    with pytest.raises(LipregError, match="is not finished: its checkpoint is from epoch 1 of 2"):
+        load_run(tmp_path)
+    train(TrainConfig(model="mlp", epochs=2), tmp_path, resume=True, progress=False)
+    assert load_run(tmp_path)[2].epochs == 2

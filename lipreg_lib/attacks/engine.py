@@ -142,6 +142,9 @@ def get_attack(name: str, **overrides) -> IterativeAttack:
     """A registered attack, with ``steps``, ``step_size``, ``random_start``, ``loss`` or ``schedule`` overridden if given."""
     check_choice("attack", name, ATTACKS)
     base = ATTACKS[name]
+    if base.steps == 1 and overrides.get("steps") not in (None, 1):
+        several = "ifgsm" if base.rule == "sign" else "pgd-l2"
+        raise LipregError(f"{name!r} is a one-step attack, got steps = {overrides['steps']!r}; for several steps use {several!r}")
     values = {"name": base.name, "rule": base.rule, "steps": base.steps, "step_size": base.step_size,
               "random_start": base.random_start, "loss": base.loss, "schedule": base.schedule, **{k: v for k, v in overrides.items() if v is not None}}
     return IterativeAttack(**values)

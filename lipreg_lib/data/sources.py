@@ -51,12 +51,28 @@ def _from_arrays(name: str, x_train, y_train, x_test, y_test, num_classes: int |
             x = x.transpose(0, 3, 1, 2)
         if x.dtype != np.uint8:
             x = x.astype(np.float32)
+            if not np.isfinite(x).all():
+                raise LipregError(f"{name}: inputs contain {int((~np.isfinite(x)).sum())} NaN or infinite values")
             if x.size and (x.min() < 0 or x.max() > 1):
                 raise LipregError(f"{name}: float inputs must lie in [0, 1], found [{x.min()}, {x.max()}]")
         return torch.from_numpy(np.require(x, requirements=["C", "W"]))
 
-    train = Split(images(np.asarray(x_train)), torch.tensor(np.asarray(y_train), dtype=torch.int64))
-    test = Split(images(np.asarray(x_test)), torch.tensor(np.asarray(y_test), dtype=torch.int64))
+    def labels(y: np.ndarray, count: int, split: str) -> torch.Tensor:
+        if y.shape == (count, 1):  # Keras' layout
+            y = y[:, 0]
+        if y.shape != (count,):
+            raise LipregError(f"{name}: y_{split} must hold one label per image, {count} of them; got shape {y.shape}")
+        whole = np.issubdtype(y.dtype, np.integer) or (np.issubdtype(y.dtype, np.floating) and bool(np.all(y == np.round(y))))
+        if not whole:
+            raise LipregError(f"{name}: y_{split} labels must be whole numbers, got {y.dtype} values such as {y.ravel()[:3].tolist()}")
+        if y.size and (y.min() < 0 or (num_classes is not None and y.max() >= num_classes)):
+            allowed = f"lie in [0, {num_classes})" if num_classes is not None else "be >= 0"
+            raise LipregError(f"{name}: y_{split} labels must {allowed}, found [{y.min()}, {y.max()}]")
+        return torch.tensor(y, dtype=torch.int64)
+
+    x_train, x_test = images(np.asarray(x_train)), images(np.asarray(x_test))
+    train = Split(x_train, labels(np.asarray(y_train), len(x_train), "train"))
+    test = Split(x_test, labels(np.asarray(y_test), len(x_test), "test"))
     if train.x.shape[1:] != test.x.shape[1:]:
         raise LipregError(f"{name}: train inputs {tuple(train.x.shape[1:])} and test inputs {tuple(test.x.shape[1:])} differ in shape")
     classes = num_classes or int(max(train.y.max(), test.y.max())) + 1
@@ -170,7 +186,13 @@ def load_npz(path: Path | str, name: str | None = None, num_classes: int | None 
     path = Path(path)
     if not path.is_file():
         raise DataNotFoundError(f"npz dataset file {str(path)!r} does not exist")
-    with np.load(path) as arrays:
+    try:
+        arrays = np.load(path)
+    except (OSError, ValueError, EOFError) as error:  # empty, truncated, text or pickled file
+        raise LipregError(f"npz dataset file {str(path)!r} is not a readable .npz archive ({type(error).__name__}: {error})") from None
+    if not isinstance(arrays, np.lib.npyio.NpzFile):
+        raise LipregError(f"npz dataset file {str(path)!r} holds a single array, not the four arrays x_train, y_train, x_test, y_test")
+    with arrays:
         missing = {"x_train", "y_train", "x_test", "y_test"} - set(arrays.files)
         if missing:
             raise LipregError(f"{path}: missing arrays {sorted(missing)} (found {sorted(arrays.files)})")
@@ -203,6 +225,8 @@ def load_dataset(name: str, data_dir: Path | str | None = None, cache_dir: Path 
     """Load a named dataset (see :data:`DATASETS`); ``npz:PATH`` reads any arrays file."""
     data_dir = Path(data_dir) if data_dir else default_data_dir()
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+    if data_dir is not None and not data_dir.is_dir():  # a typo would otherwise fall through to a download
+        raise DataNotFoundError(f"data directory {str(data_dir)!r} (--data-dir or LIPREG_DATA_DIR) is not a folder")
     if name.startswith("npz:"):
         return load_npz(name[4:])
     check_choice("dataset", name, DATASETS[:-1])

@@ -76,7 +76,8 @@ class LipschitzFiniteDifference:
 
 @dataclass(frozen=True)
 class GradientNormPenalty:
-    """Double backpropagation (Drucker & LeCun 1992): ``λ · (1/B) Σ_i ‖∇_{x_i} ℓ_i‖₂²``."""
+    """Double backpropagation (Drucker & LeCun 1992): ``λ · (1/B) Σ_i ‖∇_{x_i} ℓ_i‖₂²``. At the same λ this is
+    twice :class:`FiniteDifferencePenalty`'s limit, which keeps the ``λ/2`` of Finlay & Oberman (2019)."""
 
     lam: float
     second_order = True

@@ -112,11 +112,13 @@ def product_bound(model: nn.Module, input_shape: tuple[int, ...]) -> float:
 
 def linearised(model: nn.Module, absolute: bool = False) -> nn.Module:
     """A copy of ``model`` with activations removed and batch-norm frozen (eval mode); with
-    ``absolute``, every weight and batch-norm scale replaced by its absolute value and biases zeroed."""
+    ``absolute``, every weight and batch-norm scale replaced by its absolute value and biases zeroed.
+    Models with max-pooling (``small-cnn``, ``fast-cnn``) are refused: max-pooling is not entry-wise."""
     copy_ = copy.deepcopy(model).eval()
     for name, module in list(copy_.named_modules()):
         if isinstance(module, nn.MaxPool2d):
-            raise LipregError("Lemma 3.3 needs linear layers and entry-wise activations; max-pooling is neither")
+            raise LipregError(f"the linearised network (Lemma 3.3 and its absolute-value bound) needs linear layers and "
+                              f"entry-wise activations; {type(model).__name__} has max-pooling ({name})")
         if isinstance(module, (nn.ReLU, nn.Softplus, nn.Tanh)):
             parent, _, child = name.rpartition(".")
             setattr(copy_.get_submodule(parent) if parent else copy_, child, nn.Identity())

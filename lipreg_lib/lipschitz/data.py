@@ -9,13 +9,15 @@ import torch
 from tqdm.auto import tqdm
 
 from ..data import to_float
+from ..validation import LipregError
 
 _TOLERANCE = 1e-2  # absolute slack on squared distances for float32 rounding; candidates are re-checked in float64
 
 
 @dataclass
 class DataLipschitz:
-    """``L(data) = 1 / min{‖x_i − x_j‖₂ : y_i ≠ y_j}``; ``duplicates`` counts identical inputs with different labels (dropped)."""
+    """``L(data) = 1 / min{‖x_i − x_j‖₂ : y_i ≠ y_j}``; ``duplicates`` counts identical inputs with different labels
+    (dropped), ``duplicate_pairs`` lists the first 20 of them."""
 
     lipschitz: float
     min_distance: float
@@ -67,6 +69,9 @@ def data_lipschitz(x: torch.Tensor, y: torch.Tensor, chunk: int = 4096, progress
     (:func:`pair_distance`), so the returned pair and distance are exact. Pairs at distance 0
     (duplicate inputs with different labels, as in CIFAR-100) are counted, reported and excluded.
     """
+    if len(x) != len(y) or y.unique().numel() < 2:
+        raise LipregError(f"the data's Lipschitz constant needs images of at least two labels, one label each; "
+                          f"got {len(x)} images, {len(y)} labels, {y.unique().numel()} distinct")
     flat = to_float(x).flatten(1)
     norms = (flat * flat).sum(1)
     spans = _blocks(len(flat), chunk)
@@ -93,6 +98,8 @@ def data_lipschitz(x: torch.Tensor, y: torch.Tensor, chunk: int = 4096, progress
                     d2[a - spans[i][0], b - spans[j][0]] = float("inf")
             minima.append((d2.min().item(), i, j))
     best32 = min(m for m, _, _ in minima)
+    if not math.isfinite(best32):
+        raise LipregError(f"every pair of images with different labels is a duplicate ({len(duplicates)} pairs): no distance to invert")
     candidates = [pair for value, i, j in minima if value <= best32 + _TOLERANCE
                   for pair in pairs_below(i, j, block(i, j), best32 + _TOLERANCE) if pair not in duplicates]
     distance, pair = min((pair_distance(x, a, b), (a, b)) for a, b in candidates)

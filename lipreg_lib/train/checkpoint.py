@@ -27,6 +27,11 @@ def config_differences(saved: dict, wanted: dict, defaults: dict | None = None) 
     return {k: (saved.get(k), v) for k, v in wanted.items() if saved.get(k) != v}
 
 
+def _first_sentence(error: Exception) -> str:
+    """torch's own first sentence; the advice after it (retry with ``weights_only=False``) would unpickle an untrusted file."""
+    return str(error).strip().split(". ")[0].splitlines()[0] if str(error).strip() else ""
+
+
 def load_checkpoint(path: Path, expected_config: dict | None = None, defaults: dict | None = None) -> dict:
     """Load ``path`` safely. With ``expected_config``, every option must match (:func:`config_differences`)."""
     path = Path(path)
@@ -35,7 +40,7 @@ def load_checkpoint(path: Path, expected_config: dict | None = None, defaults: d
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
-        raise CheckpointError(f"checkpoint {str(path)!r} is corrupt or not a lipreg checkpoint ({type(error).__name__}: {error})") from None
+        raise CheckpointError(f"checkpoint {str(path)!r} is corrupt or not a lipreg checkpoint ({type(error).__name__}: {_first_sentence(error)})") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT or "model" not in state:
         raise CheckpointError(f"checkpoint {str(path)!r} is not a lipreg checkpoint of format {FORMAT}")
     if expected_config is not None:

@@ -47,10 +47,23 @@ def build_model(config: TrainConfig, dataset: Dataset) -> nn.Module:
     return build(config.model, dataset.num_classes, dataset.input_shape, config.tanh_head, **options)
 
 
+def check_fits(config: TrainConfig, dataset: Dataset) -> None:
+    """``config``'s train and test subsets are no larger than ``dataset``'s splits (a larger one would
+    silently mean the whole split while the record says otherwise)."""
+    for name, split in (("train_subset", dataset.train), ("test_subset", dataset.test)):
+        wanted = getattr(config, name)
+        if wanted is not None and wanted > len(split):
+            raise LipregError(f"{name} = {wanted} exceeds the {len(split)} {name[:-7]} images of {config.dataset!r}")
+
+
 def load_run(out_dir: Path | str, device: str = "cpu", data_dir: Path | str | None = None) -> tuple[nn.Module, Dataset, TrainConfig]:
-    """The trained model of a finished run folder, in eval mode, with its dataset and config."""
+    """The trained model of a finished run folder, in eval mode, with its dataset and config. A run whose
+    checkpoint is from an earlier epoch than its last is refused: its numbers would pass for the finished model's."""
     state = load_checkpoint(Path(out_dir) / CHECKPOINT)
     config = TrainConfig.from_dict(state["config"])
+    if state["epoch"] < config.epochs:
+        raise LipregError(f"run folder {str(out_dir)!r} is not finished: its checkpoint is from epoch {state['epoch']} of "
+                          f"{config.epochs}; finish it first (train --out {out_dir} --resume, or run its sweep again)")
     dataset = load_dataset(config.dataset, data_dir)
     model = build_model(config, dataset)
     model.load_state_dict(state["model"])
@@ -97,6 +110,7 @@ def _train(config: TrainConfig, out: Path | None, context, torch_device: torch.d
         raise LipregError(f"{str(out)!r} already holds a run; pass --resume to continue it or choose another --out")
 
     dataset = dataset or load_dataset(config.dataset, data_dir)
+    check_fits(config, dataset)
     train_split = dataset.train.subset(config.train_subset, config.seed).to(torch_device)
     test_split = dataset.test.subset(config.test_subset, config.seed).to(torch_device)
     model = build_model(config, dataset).to(torch_device)
