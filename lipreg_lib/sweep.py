@@ -270,8 +270,8 @@ def run_sweep(grid_path: Path | str, runs_dir: Path | str = "runs", results_dir:
     check_distinct_folders([(label, config.seed) for label, config in expanded])
     for folder, config in work:
         check_folder_holds(folder, config)
-    if not collect:
-        check_data([config for _, config in expanded], evaluation, data_dir)
+    if not collect:  # the runs still to train or evaluate
+        check_data([config for folder, config in work if not _complete(folder, evaluation)], evaluation, data_dir)
     order = sorted(range(len(work)), key=lambda i: work[i][1].seed != expanded[0][1].seed)  # first seed of every variant first
     if collect:
         pass

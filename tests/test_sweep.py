@@ -42,7 +42,7 @@ def test_sweep_writes_table_and_resumes_without_retraining(tmp_path):
     assert record["runs"][1]["provenance"]["training"] == trained and "time" in record["runs"][1]["provenance"]["evaluation"]
     checkpoint = tmp_path / "runs" / "tiny" / "AT-seed0" / "checkpoint.pt"
     stamp = checkpoint.stat().st_mtime_ns
-    again = run_sweep(path, tmp_path / "runs", tmp_path / "results", progress=False)
+    again = run_sweep(path, tmp_path / "runs", tmp_path / "results", data_dir=tmp_path / "nowhere", progress=False)  # loads no data
     assert checkpoint.stat().st_mtime_ns == stamp and again[1]["median_distance"] == rows[1]["median_distance"]
     path.write_text(path.read_text().replace("n = 30", "n = 45"))  # a larger evaluation is redone, training is not
     larger = run_sweep(path, tmp_path / "runs", tmp_path / "results", progress=False)
