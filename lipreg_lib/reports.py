@@ -65,6 +65,13 @@ def check_budgets(attack: str, budgets, budget_n: int | None) -> tuple[float, ..
     return budgets
 
 
+def check_image_counts(counts: dict[str, int | None], available: int, where: str) -> None:
+    """Each count of test images to attack (``None``: all of them) is at most the ``available`` ones."""
+    for name, count in counts.items():
+        if count is not None and count > available:
+            raise LipregError(f"{name} = {count} exceeds {where}")
+
+
 def evaluate_run(run_dir: Path | str, attack: str = "pgd-l2", n: int | None = None, *, data_dir: Path | str | None = None,
                  device: str = "auto", steps: int | None = None, batch_size: int = 500, budgets: tuple[float, ...] = (),
                  budget_n: int | None = None, progress: bool = False) -> dict:
@@ -79,9 +86,7 @@ def evaluate_run(run_dir: Path | str, attack: str = "pgd-l2", n: int | None = No
     model, dataset, config = load_run(run_dir, device, data_dir)
     torch_device = resolve_device(device)
     full = dataset.test.subset(config.test_subset, config.seed)
-    for name, value in (("n", n), ("budget_n", budget_n if budgets else None)):
-        if value is not None and value > len(full):
-            raise LipregError(f"{name} = {value} exceeds the run's {len(full)} test images")
+    check_image_counts({"n": n, "budget_n": budget_n}, len(full), f"the run's {len(full)} test images")
     test = _first(full, n).to(torch_device)
     started = time.perf_counter()
     result = run_attack(model, test, attack, steps=steps, batch_size=batch_size, progress=progress)

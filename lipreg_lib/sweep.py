@@ -40,7 +40,7 @@ import yaml
 
 from .attacks import ALL_ATTACKS, BLACK_BOX_ATTACKS
 from .data import load_dataset
-from .reports import EVAL_JSON, budget_matches, check_budgets, check_masking_run, entry_matches, evaluate_run, masking_matches
+from .reports import EVAL_JSON, budget_matches, check_budgets, check_image_counts, check_masking_run, entry_matches, evaluate_run, masking_matches
 from .locks import RunLocked, run_lock
 from .results import SCHEMA, TABLE_COLUMNS
 from .runio import atomic_write, provenance, resolve_device, write_json
@@ -176,7 +176,7 @@ def check_data(configs: list[TrainConfig], evaluation: dict, data_dir) -> None:
     """Before any training: every data set of the grid loads, each run's subsets fit in it, and its test
     split holds the images the evaluation attacks (``n``, ``budget_n``, the masking check's ``n``)."""
     datasets: dict = {}
-    counts = {"evaluate.n": evaluation["n"], "evaluate.budget_n": evaluation["budget_n"] if evaluation["budgets"] else None,
+    counts = {"evaluate.n": evaluation["n"], "evaluate.budget_n": evaluation["budget_n"],
               "evaluate.masking.n": (evaluation["masking"] or {}).get("n")}
     for config in configs:
         if config.dataset not in datasets:
@@ -184,9 +184,7 @@ def check_data(configs: list[TrainConfig], evaluation: dict, data_dir) -> None:
         dataset = datasets[config.dataset]
         check_fits(config, dataset)
         test_size = config.test_subset or len(dataset.test)
-        for name, count in counts.items():
-            if count is not None and count > test_size:
-                raise LipregError(f"{name} = {count} exceeds the {test_size} test images of {config.dataset!r}")
+        check_image_counts(counts, test_size, f"the {test_size} test images of {config.dataset!r}")
 
 
 def run_variant(folder: Path, config: TrainConfig, evaluation: dict, *, data_dir, device: str, progress: bool,

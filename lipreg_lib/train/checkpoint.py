@@ -29,7 +29,8 @@ def config_differences(saved: dict, wanted: dict, defaults: dict | None = None) 
 
 def _first_sentence(error: Exception) -> str:
     """torch's own first sentence; the advice after it (retry with ``weights_only=False``) would unpickle an untrusted file."""
-    return str(error).strip().split(". ")[0].splitlines()[0] if str(error).strip() else ""
+    text = str(error).strip()
+    return text.split(". ")[0].splitlines()[0] if text else ""
 
 
 def load_checkpoint(path: Path, expected_config: dict | None = None, defaults: dict | None = None) -> dict:

@@ -113,5 +113,4 @@ class TrainConfig:
         unknown = sorted(set(values) - known)
         if unknown:
             raise LipregError(f"unknown training options {unknown}; known: {sorted(known)}")
-        milestones = values.get("milestones", cls.milestones)
-        return cls(**{**values, "milestones": tuple(milestones) if isinstance(milestones, list) else milestones})
+        return cls(**values)  # a list of milestones (JSON, YAML) becomes a tuple in __post_init__
