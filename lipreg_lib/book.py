@@ -10,7 +10,7 @@ from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
 from .compare import lambda_trade
-from .data import Split
+from .data import DATASETS, Split, display_name
 from .results import errors_at, read_results
 from .train import TrainConfig
 from .train.recipes import with_recipe
@@ -77,6 +77,17 @@ FULL_ATTACK_IMAGES = {"mnist": 1000, "fashion-mnist": 1000, "cifar10": 500}
 # CIFAR-10 with the fast recipe λ = 1 and 10 stopped the network learning (the cifar10-fast grid's pilots),
 # so its sweep brackets the grid's λ = 0.2 and ends where learning starts to fail.
 FULL_PENALTY_SWEEPS = {"cifar10": ((0.0, 0.05, 0.2, 0.5, 1.0), 0.2)}
+
+
+def grid_title(grid: str) -> str:
+    """How the chapters name a committed grid of a data set: the data set, and the protocol where the
+    grid's name gives one (``"cifar10-fast"`` → ``"CIFAR-10 (fast)"``, ``"mnist"`` → ``"MNIST"``);
+    other grids by their file name."""
+    dataset = next((d for d in DATASETS if grid == d or grid.startswith(f"{d}-")), None)
+    if dataset is None:
+        return grid
+    protocol = grid.removeprefix(dataset).removeprefix("-")
+    return display_name(dataset) + (f" ({protocol})" if protocol else "")
 
 
 def settings(quick: bool | None = None, dataset: str | None = None) -> Settings:

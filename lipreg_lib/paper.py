@@ -36,3 +36,6 @@ COST_BOUND = 4.0  # "adversarial training and Lipschitz regularisation each cost
 COST_BOUNDED = ("at-fgsm", "at-l2", "lip", "lip-fd", "tulip", "tulip-fd")  # the defences that claim covers
 
 RANKING = ("baseline", "AT-FGSM", "AT-L2", "tanh + tulip")  # by median distance, increasing (Table 1)
+TRAINING_EPS = 0.01  # the ε of the paper's adversarial training and tulip (§3 and Appendix A; with λ = 0.1, not tuned)
+ATTACK_RANKING = (("pgd-l2", "ifgsm"), ("ifgsm", "gradient"), ("gradient", "fgsm"), ("boundary", "deepfool"))
+# the pairs (stronger, weaker) of the paper's comparison of attacks (§4): PGD-L2 > I-FGSM > gradient > FGSM; Boundary > DeepFool

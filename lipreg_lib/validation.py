@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 from collections.abc import Iterable
@@ -15,11 +16,24 @@ class LipregError(ValueError):
 
 
 def check_choice(kind: str, value: str, choices: Iterable[str]) -> str:
-    """Return ``value`` if it is one of ``choices``; otherwise raise naming it and the valid ones."""
+    """Return ``value`` if it is one of ``choices``; otherwise raise naming it, the choice it most
+    resembles (``'ResNet-34'`` → ``'resnet34'``: names are compared lower-cased, without ``-`` and ``_``)
+    and the valid ones."""
     options = sorted(choices)
     if value not in options:
-        raise LipregError(f"unknown {kind} {value!r}; choose from: {', '.join(options)}")
+        raise LipregError(f"unknown {kind} {value!r}{_nearest(value, options)}; choose from: {', '.join(options)}")
     return value
+
+
+def _nearest(value: object, options: list[str]) -> str:
+    """`` (did you mean 'x'?)`` for the option closest to ``value`` in spelling, or nothing."""
+    def squash(name: str) -> str:
+        return name.lower().replace("-", "").replace("_", "")
+    if not isinstance(value, str):
+        return ""
+    by_squash = {squash(o): o for o in options}
+    close = difflib.get_close_matches(squash(value), list(by_squash), n=1, cutoff=0.75)
+    return f" (did you mean {by_squash[close[0]]!r}?)" if close else ""
 
 
 def check_nonnegative(name: str, value: float) -> float:

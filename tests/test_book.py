@@ -41,6 +41,14 @@ def test_the_quick_full_switch_is_one_environment_variable(monkeypatch):
     assert not quick_mode()
 
 
+def test_chapters_name_a_grid_by_its_data_set_and_protocol():
+    from lipreg_lib.book import FULL_GRIDS, grid_title
+
+    assert [grid_title(g) for g in FULL_GRIDS.values()] == ["MNIST", "Fashion-MNIST", "CIFAR-10 (fast)"]
+    assert grid_title("cifar100") == "CIFAR-100" and grid_title("mnist-seeds") == "MNIST (seeds)"
+    assert grid_title("my-grid") == "my-grid"
+
+
 def test_full_mode_repeats_the_committed_grid_of_its_data_set(monkeypatch):
     from lipreg_lib.book import FULL_GRIDS, QUICK_SETTINGS, load_results, settings
     from lipreg_lib.panel import panel_config
