@@ -112,10 +112,19 @@ def _minutes(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
 
 
+def _timed(entry: dict) -> str:
+    """One entry of ``chapter_times.json`` as the mode table gives it: the time, or for a run stopped by its
+    limit, a lower bound and how far it got."""
+    if entry.get("stopped"):
+        return f"more than {_minutes(entry['seconds'])} (stopped in code cell {entry['stopped_in_cell']} of {entry['code_cells']})"
+    return _minutes(entry["seconds"])
+
+
 def mode_note(chapter: str, same: str | None = None):
     """The first lines of a chapter: what quick and full mode run here, and how long each took where it
     was timed (``data/results/chapter_times.json``, written by ``tools/time_chapters.py``); a time taken
-    while the load average exceeded the cores by more than one (the chapter's own threads) is marked shared.
+    while the load average exceeded the cores by more than one (the chapter's own threads) is marked shared,
+    and a run stopped by its time limit is given as the lower bound it is ("more than …").
     ``same``: for a chapter that runs the same cells in every mode, what they do (e.g. "reads the committed
     results and trains nothing")."""
     from IPython.display import Markdown
@@ -124,7 +133,7 @@ def mode_note(chapter: str, same: str | None = None):
     times = [t for t in record["times"] if t["chapter"] == chapter]
 
     def timed(mode: str) -> str:
-        found = [f"{_minutes(t['seconds'])} on {t['device']}" + (" shared with other jobs" if t.get("load_average", 0) > t.get("cpu_count", 1) + 1 else "")
+        found = [f"{_timed(t)} on {t['device']}" + (" shared with other jobs" if t.get("load_average", 0) > t.get("cpu_count", 1) + 1 else "")
                  for t in times if t["mode"] == mode]
         return "; ".join(found) or "not timed yet"
 

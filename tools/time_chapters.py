@@ -3,25 +3,32 @@
     python tools/time_chapters.py                          # quick mode, every chapter
     python tools/time_chapters.py --full mnist 01 04       # full mode on MNIST, chapters 01 and 04
     python tools/time_chapters.py --book DIR --out FILE    # another copy of the chapters (the wheel test)
+    python tools/time_chapters.py --full cifar10 06 --stop-after 7200   # at most two hours, then a lower bound
 
 The kernel is this interpreter (so the ``lipreg_lib`` it imports is the one this interpreter finds: the
 checkout's, or an installed wheel's). Each chapter's time is merged into ``--out`` (default
 ``data/results/chapter_times.json``, read by every chapter's mode table) as soon as it finishes, with
 the device, the machine's load average (other jobs sharing the cores slow a chapter down) and
-provenance; a chapter that fails is named and the command exits 1.
+provenance; a chapter that fails is named and the command exits 1. A chapter still running when
+``--stop-after`` seconds have passed is stopped and recorded as a lower bound (``"stopped": true``, with
+the code cell it was in): the chapter takes more than that. The latest run of a chapter in a mode on a
+device replaces the one recorded before it, stopped or not, since the chapter may have changed since.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError
 
 import lipreg_lib
 from lipreg_lib.book import FULL_GRIDS
@@ -41,12 +48,34 @@ def chapters(book: Path, selected: list[str]) -> list[Path]:
     return [p for p in found if not selected or any(p.name.startswith(s) for s in selected)]
 
 
-def execute(path: Path, timeout: int) -> float:
-    """Run every cell of ``path`` in a fresh kernel started in its folder; the wall time in seconds."""
+@dataclass(frozen=True)
+class Timing:
+    """How long a chapter ran; ``stopped_in`` is the 1-based code cell the whole-run limit stopped it in
+    (``None``: it ran to the end), of ``code_cells``."""
+    seconds: float
+    code_cells: int
+    stopped_in: int | None = None
+
+
+def execute(path: Path, timeout: int, stop_after: float = math.inf) -> Timing:
+    """Run every cell of ``path`` in a fresh kernel started in its folder, each for at most ``timeout``
+    seconds (a cell that takes longer fails the chapter), and the whole chapter for at most ``stop_after``."""
     notebook = nbformat.read(path, as_version=4)
+    code_cells = sum(cell.cell_type == "code" and bool(cell.source.strip()) for cell in notebook.cells)   # nbclient skips empty ones
     start = time.perf_counter()
-    NotebookClient(notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
-    return time.perf_counter() - start
+    deadline = start + stop_after
+
+    def cell_timeout(cell) -> int:   # the cell's own limit, or what is left of the chapter's if less
+        return max(1, math.ceil(min(timeout, deadline - time.perf_counter())))
+
+    client = NotebookClient(notebook, timeout_func=cell_timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    try:
+        client.execute()
+    except CellTimeoutError:
+        if time.perf_counter() < deadline:
+            raise
+        return Timing(time.perf_counter() - start, code_cells, stopped_in=client.code_cells_executed)
+    return Timing(time.perf_counter() - start, code_cells)
 
 
 def run_load(seconds: float) -> float:
@@ -62,7 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--book", type=Path, default=ROOT / "book")
     parser.add_argument("--out", type=Path, default=ROOT / "data" / "results" / "chapter_times.json")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds a cell may run")
+    parser.add_argument("--stop-after", type=float, default=math.inf, metavar="SECONDS",
+                        help="seconds a chapter may run; one still running then is stopped and recorded as a lower bound")
     args = parser.parse_args(argv)
+    if not args.stop_after > 0:
+        parser.error(f"--stop-after must be a positive number of seconds, got {args.stop_after:g}")
     selected = chapters(args.book, args.chapters)
     os.environ["LIPREG_FULL"] = "1" if args.full else "0"
     if args.full:
@@ -74,17 +107,20 @@ def main(argv: list[str] | None = None) -> int:
     for path in selected:
         load = os.getloadavg()[0]
         try:
-            seconds = execute(path, args.timeout)
+            timing = execute(path, args.timeout, args.stop_after)
         except Exception as error:  # a chapter's cell raised: name it, show the end of its traceback, go on
             failed.append(path.stem)
             print(f"{path.stem}: FAILED", flush=True)
             print("\n".join(str(error).strip().splitlines()[-25:]) or type(error).__name__, file=sys.stderr, flush=True)
             continue
-        print(f"{path.stem}: {seconds:.1f} s", flush=True)
+        stopped = f" (stopped in code cell {timing.stopped_in} of {timing.code_cells}: a lower bound)" if timing.stopped_in else ""
+        print(f"{path.stem}: {timing.seconds:.1f} s{stopped}", flush=True)
         record = json.loads(args.out.read_text()) if args.out.exists() else {"times": []}
-        entry = {"chapter": path.stem, "mode": mode, "device": device_name(device), "seconds": round(seconds, 1),
-                 "load_average": round(max(load, run_load(seconds)), 2), "cpu_count": os.cpu_count(),
+        entry = {"chapter": path.stem, "mode": mode, "device": device_name(device), "seconds": round(timing.seconds, 1),
+                 "load_average": round(max(load, run_load(timing.seconds)), 2), "cpu_count": os.cpu_count(),
                  "lipreg_lib": lipreg_lib.__file__, "provenance": provenance(device)}
+        if timing.stopped_in:
+            entry |= {"stopped": True, "stopped_in_cell": timing.stopped_in, "code_cells": timing.code_cells}
         record["times"] = [t for t in record["times"] if (t["chapter"], t["mode"], t["device"]) != (path.stem, mode, entry["device"])]
         record["times"].append(entry)
         write_json(args.out, record)

@@ -1,0 +1,56 @@
+"""tools/time_chapters.py: a chapter's time is recorded as run; one stopped by the whole-run limit is
+recorded, and shown in the chapter's mode table, as the lower bound it is."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+ROOT = Path(__file__).resolve().parents[1]
+TOOL = ROOT / "tools" / "time_chapters.py"
+
+
+def slow_book(tmp_path: Path) -> Path:
+    """A book of one chapter whose second code cell (an empty one does not count) sleeps two minutes."""
+    book = tmp_path / "book"
+    book.mkdir()
+    cells = [new_markdown_cell("# Slow"), new_code_cell("x = 1"), new_code_cell(""), new_code_cell("import time\ntime.sleep(120)"), new_code_cell("y = 2")]
+    nbformat.write(new_notebook(cells=cells), book / "01_slow.ipynb")
+    return book
+
+
+def time_chapters(book: Path, out: Path, *options: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(TOOL), "--book", str(book), "--out", str(out), *options],
+                          capture_output=True, text=True, cwd=book.parent)
+
+
+def test_a_chapter_still_running_at_the_limit_is_recorded_and_shown_as_a_lower_bound(tmp_path, monkeypatch):
+    out = tmp_path / "times.json"
+    run = time_chapters(slow_book(tmp_path), out, "--stop-after", "10")
+    assert run.returncode == 0, run.stdout + run.stderr
+    [entry] = json.loads(out.read_text())["times"]
+    assert entry["stopped"] and (entry["stopped_in_cell"], entry["code_cells"]) == (2, 3)
+    assert 10 <= entry["seconds"] < 60, entry["seconds"]
+
+    from lipreg_lib import book
+
+    committed = book.load_results
+    monkeypatch.setattr(book, "load_results", lambda name: {"times": [entry]} if name == "chapter_times" else committed(name))
+    note = book.mode_note("01_slow").data
+    assert re.search(r"\| more than \d+ s \(stopped in code cell 2 of 3\) on cpu", note), note
+
+
+def test_a_cell_over_its_own_limit_fails_the_chapter_and_records_nothing(tmp_path):
+    out = tmp_path / "times.json"
+    run = time_chapters(slow_book(tmp_path), out, "--timeout", "3", "--stop-after", "600")
+    assert run.returncode == 1 and "01_slow: FAILED" in run.stdout
+    assert not out.exists()
+
+
+def test_a_limit_that_is_not_a_positive_number_of_seconds_is_refused_by_name(tmp_path):
+    run = time_chapters(slow_book(tmp_path), tmp_path / "times.json", "--stop-after", "0")
+    assert run.returncode == 2 and "--stop-after must be a positive number of seconds, got 0" in run.stderr
