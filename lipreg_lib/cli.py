@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .validation import LipregError, check_positive, check_writable_file
+from .validation import LipregError, check_positive, check_positive_int, check_writable_file
 
 
 def _info(args: argparse.Namespace) -> int:
@@ -75,14 +75,14 @@ def _data_stability(args: argparse.Namespace) -> int:
     from .data import load_dataset
     from .evaluate.curves import median_distance
     from .lipschitz import nearest_other_label
+    from .reports import check_image_counts
     from .runio import provenance, resolve_device, write_json
 
     device = resolve_device(args.device)
     if args.save:
         check_writable_file(args.save, "--save")
     data = load_dataset(args.dataset, args.data_dir)
-    if args.n is not None and args.n > len(data.test):
-        raise LipregError(f"--n {args.n} is more than the {len(data.test)} test images of {args.dataset}")
+    check_image_counts({"--n": args.n}, len(data.test), f"the {len(data.test)} test images of {args.dataset!r}")
     test, train = data.test.head(args.n).to(device), data.train.to(device)
     started = time.perf_counter()
     distances, nearest = nearest_other_label(test.x, test.y, train.x, train.y)
@@ -119,7 +119,7 @@ def _option_adder(command: argparse.ArgumentParser, defaults):
         if show and getattr(defaults, name, None) is not None:
             help += f" (default: {getattr(defaults, name)!r}"
             fast = RECIPES["fast"].get(name)
-            help += f"; fast recipe: {fast!r})" if fast is not None else ")"
+            help += f"; fast recipe: {fast!r})" if fast is not None and fast != getattr(defaults, name) else ")"
         kwargs.setdefault("default", None)
         command.add_argument(flag, help=help, **kwargs)
 
@@ -243,12 +243,11 @@ def _positive_int(flag: str):
 
     def parse(text: str) -> int:
         try:
-            value = int(text)
+            return check_positive_int(flag, int(text))
+        except LipregError as error:   # a ValueError too: caught first
+            raise argparse.ArgumentTypeError(str(error)) from None
         except ValueError:
             raise argparse.ArgumentTypeError(f"{flag} must be an integer >= 1, got {text!r}") from None
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"{flag} must be an integer >= 1, got {value}")
-        return value
 
     return parse
 

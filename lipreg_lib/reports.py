@@ -14,7 +14,7 @@ import math
 import time
 from pathlib import Path
 
-from .attacks import ATTACKS, get_attack, run_attack
+from .attacks import ATTACKS, check_attack, get_attack, run_attack
 from .evaluate.budget import error_at_budget
 from .evaluate.clean import clean_metrics
 from .evaluate.curves import summary
@@ -28,13 +28,6 @@ from .validation import LipregError, check_positive, check_positive_int
 
 EVAL_JSON = "eval.json"
 EVAL_LOCK = ".eval.lock"
-
-
-def _first(split, n: int | None):
-    if n is None:
-        return split
-    check_positive_int("n", n)
-    return split.head(n)
 
 
 def entry_matches(entry: dict | None, n: int | None, steps: int | None) -> bool:
@@ -79,6 +72,7 @@ def evaluate_run(run_dir: Path | str, attack: str = "pgd-l2", n: int | None = No
     distances, and, for each ε in ``budgets``, measure the error under the same attack at that budget
     on the first ``budget_n`` images (all by default). Merge both into ``eval.json`` under the run's
     lock (other attacks and budgets already there are kept). Returns the attack's entry."""
+    check_attack(attack, steps)
     if n is not None:
         check_positive_int("n", n)
     budgets = check_budgets(attack, budgets, budget_n)
@@ -87,7 +81,7 @@ def evaluate_run(run_dir: Path | str, attack: str = "pgd-l2", n: int | None = No
     torch_device = resolve_device(device)
     full = dataset.test.subset(config.test_subset, config.seed)
     check_image_counts({"n": n, "budget_n": budget_n}, len(full), f"the run's {len(full)} test images")
-    test = _first(full, n).to(torch_device)
+    test = full.head(n).to(torch_device)
     started = time.perf_counter()
     result = run_attack(model, test, attack, steps=steps, batch_size=batch_size, progress=progress)
     seconds = time.perf_counter() - started
@@ -99,7 +93,7 @@ def evaluate_run(run_dir: Path | str, attack: str = "pgd-l2", n: int | None = No
     fixed = {}
     if budgets:
         chosen = get_attack(attack, steps=steps)
-        images = _first(full, budget_n).to(torch_device)
+        images = full.head(budget_n).to(torch_device)
         for eps in budgets:
             fixed[str(float(eps))] = {"error": error_at_budget(model, images, chosen, eps, batch_size, progress), "n": len(images),
                                       "steps": chosen.steps, "provenance": provenance(torch_device)}
@@ -128,9 +122,10 @@ def check_masking_run(run_dir: Path | str, attack: str = "pgd-l2", n: int = 100,
     path = run_dir / EVAL_JSON
     entry = json.loads(path.read_text())["attacks"].get(attack) if path.exists() else None
     if entry is None or entry["n"] < n:
-        raise LipregError(f"the masking check of {str(run_dir)!r} needs a {attack} evaluation of at least {n} images first")
+        stored = f"it has one of {entry['n']}" if entry else "it has none"
+        raise LipregError(f"the masking check of {str(run_dir)!r} needs a {attack} evaluation of at least {n} images first ({stored})")
     model, dataset, config = load_run(run_dir, device, data_dir)
-    test = _first(dataset.test.subset(config.test_subset, config.seed), n).to(resolve_device(device))
+    test = dataset.test.subset(config.test_subset, config.seed).head(n).to(resolve_device(device))
     white = distances(entry)[:n]
     result = {**masking_check(model, test, white=attack, black=black, black_steps=steps, white_distances=white),
               "provenance": provenance(resolve_device(device))}

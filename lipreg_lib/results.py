@@ -38,7 +38,7 @@ from .validation import LipregError
 SCHEMA = 2  # 1 (before 2026-11-26): the tables had test_accuracy, a fraction, where they now have test_error (%)
 TABLE_COLUMNS = [
     "label", "seed", "dataset", "model", "defence", "tanh_head", "eps", "lam", "epochs", "train_subset",
-    "test_error",  # % error on the whole test split, clean, from the training record
+    "test_error",  # % error on the run's test split (its test_subset, else all of it), clean, from the training record
     "error_eps0", "error_eps0.1", "median_distance", "not_found",  # on the eval_n attacked images
     "max_loss_gradient", "max_loss_gradient_per_example", "max_jacobian_norm", "epoch_seconds", "train_seconds", "eval_n",
     "budget_error_eps0.1", "budget_n",  # % error under the fixed budget ε = 0.1 on budget_n images
@@ -60,7 +60,8 @@ def upgrade_table(record: dict, source: str = "a results table") -> dict:
     """A parsed ``<grid>.json`` of any schema up to :data:`SCHEMA`, as the current schema."""
     schema = record.get("schema", 1) if isinstance(record, dict) else None
     if not isinstance(record, dict) or "runs" not in record or not isinstance(schema, int) or schema > SCHEMA:
-        raise LipregError(f"{source} is not a lipreg results table of schema ≤ {SCHEMA}; a newer lipreg wrote it?")
+        found = f"schema {schema!r}" if isinstance(record, dict) and "runs" in record else "no 'runs' list"
+        raise LipregError(f"{source} is not a lipreg results table of schema ≤ {SCHEMA} (it has {found}); a newer lipreg wrote it?")
     return {**record, "schema": SCHEMA, "runs": [upgrade_row(run, source) for run in record["runs"]]}
 
 
@@ -81,9 +82,9 @@ def distances(run: Mapping) -> torch.Tensor:
 
 
 def run_errors(run: Mapping) -> tuple[float, float, int]:
-    """``(% error at ε = 0, % error at ε = 0.1, images)`` of one row: on the whole test split when the
-    grid measured the fixed budget (``budget_error_eps0.1``; the clean error is ``test_error``), else
-    from the minimal distances of the ``eval_n`` attacked images."""
+    """``(% error at ε = 0, % error at ε = 0.1, images)`` of one row: on the ``budget_n`` images when the
+    grid measured the fixed budget (``budget_error_eps0.1``; the clean error is ``test_error``, on the run's
+    test split), else from the minimal distances of the ``eval_n`` attacked images."""
     if run.get("budget_error_eps0.1") is not None:
         return run["test_error"], run["budget_error_eps0.1"], run["budget_n"]
     return run["error_eps0"], run["error_eps0.1"], run["eval_n"]

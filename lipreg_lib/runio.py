@@ -18,15 +18,20 @@ from .validation import LipregError
 
 
 def resolve_device(name: str = "auto") -> torch.device:
-    """``auto`` → the GPU when there is one, else the CPU; anything else must name an available device."""
+    """``auto`` → the GPU when there is one, else the CPU; anything else must name the CPU or an available
+    CUDA GPU (``cuda:N`` with N below the number of GPUs)."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         device = torch.device(name)
-    except RuntimeError:
-        raise LipregError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
+    except (RuntimeError, TypeError):
+        device = None
+    if device is None or device.type not in ("cpu", "cuda"):
+        raise LipregError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise LipregError(f"device {name!r} requested but no CUDA GPU is available; use --device cpu")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise LipregError(f"device {name!r} requested but this machine has {torch.cuda.device_count()} CUDA GPU(s): cuda:0 to cuda:{torch.cuda.device_count() - 1}")
     return device
 
 

@@ -38,7 +38,7 @@ from pathlib import Path
 import torch
 import yaml
 
-from .attacks import ALL_ATTACKS, BLACK_BOX_ATTACKS
+from .attacks import BLACK_BOX_ATTACKS, check_attack
 from .data import load_dataset
 from .reports import EVAL_JSON, budget_matches, check_budgets, check_image_counts, check_masking_run, entry_matches, evaluate_run, masking_matches
 from .locks import RunLocked, run_lock
@@ -109,7 +109,8 @@ def _structure_problem(grid: dict) -> str | None:
 
 
 def variants(grid: dict) -> list[tuple[str, TrainConfig]]:
-    """``(label, config)`` for every variant and seed of ``grid``, configs validated up front."""
+    """``(label, config)`` for every variant and seed of ``grid``, configs validated up front (an error
+    names the grid, the run's label and its seed)."""
     base = dict(grid.get("base", {}))
     explicit = [dict(run) for run in grid.get("runs", [])]
     product = grid.get("grid", {})
@@ -119,7 +120,10 @@ def variants(grid: dict) -> list[tuple[str, TrainConfig]]:
     for overrides in explicit + combos:
         label = overrides.pop("label", None) or ",".join(f"{k}={v}" for k, v in overrides.items()) or "base"
         for seed in overrides.pop("seeds", seeds):
-            out.append((label, TrainConfig.from_dict({**base, **overrides, "seed": seed})))
+            try:
+                out.append((label, TrainConfig.from_dict({**base, **overrides, "seed": seed})))
+            except LipregError as error:
+                raise LipregError(f"grid {grid.get('name')!r}, run {label!r} (seed {seed}): {error}") from None
     return out
 
 
@@ -153,10 +157,10 @@ def evaluation_settings(grid: dict) -> dict:
     if unknown:
         raise LipregError(f"unknown keys {unknown} in 'evaluate'; known: {sorted(EVALUATE_KEYS)}")
     settings = {**EVALUATE_KEYS, **given}
-    check_choice("attack", settings["attack"], ALL_ATTACKS)
     for key in ("n", "steps", "budget_n"):
         if settings[key] is not None:
             check_positive_int(f"evaluate.{key}", settings[key])
+    check_attack(settings["attack"], settings["steps"])   # a one-step attack refuses evaluate.steps > 1
     if not isinstance(settings["budgets"], list):
         raise LipregError(f"evaluate.budgets must be a list of ε, got {settings['budgets']!r}")
     settings["budgets"] = list(check_budgets(settings["attack"], settings["budgets"], settings["budget_n"]))

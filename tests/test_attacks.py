@@ -10,6 +10,7 @@ from torch import nn
 from lipreg_lib.attacks import (IterativeAttack, attack_loss, ddn, drive, foolbox_minimal, foolbox_pgd_grid, get_attack, minimal_distance,
                                 minimal_distance_batch, project, run_attack)
 from lipreg_lib.data import Split
+from lipreg_lib.evaluate.budget import error_at_budget
 from lipreg_lib.evaluate.clean import logits_of
 from lipreg_lib.gradients import flat_norms
 from lipreg_lib.evaluate.curves import error_curve, median_distance, summary
@@ -282,7 +283,7 @@ def test_attack_arguments_are_checked():
     with pytest.raises(LipregError, match="steps must be an integer >= 1, got 0"):
         IterativeAttack("x", steps=0)
     model = nn.Linear(4, 2)
-    with pytest.raises(LipregError, match="attack budgets must be finite and >= 0"):
+    with pytest.raises(LipregError, match=r"attack budgets must be finite and >= 0, got -1.0 \(and 0 more\)"):
         get_attack("pgd-l2")(model, torch.rand(2, 4), torch.zeros(2, dtype=torch.long), torch.tensor([-1.0, 1.0]))
     images = Split(torch.rand(2, 4), torch.zeros(2, dtype=torch.long))
     with pytest.raises(LipregError, match="attack 'ddn' takes no option 'rtol' \\(it takes gamma, initial_norm, alpha\\)"):
@@ -291,6 +292,9 @@ def test_attack_arguments_are_checked():
         run_attack(model, images, "deepfool", loss="margin", budgets_per_round=2)
     with pytest.raises(LipregError, match="attack 'pgd-l2' takes no option 'gamma'"):
         run_attack(model, images, "pgd-l2", gamma=0.1)
+    for name in ("ddn", "deepfool", "pgd-l2"):   # 0 steps is refused, never taken for "the default"
+        with pytest.raises(LipregError, match="steps must be an integer >= 1, got 0"):
+            run_attack(model, images, name, steps=0)
     with pytest.raises(LipregError, match="NaN or infinite"):
         minimal_distance(model, Split(torch.tensor([[float("nan"), 0, 0, 0]]), torch.zeros(1, dtype=torch.long)), get_attack("fgsm"))
 
@@ -306,3 +310,19 @@ def test_attacks_run_in_eval_mode_and_restore_the_mode(name, trained, digits):
     assert model.training
     assert all(torch.equal(model.state_dict()[k], v) for k, v in buffers.items())
     model.eval()
+
+
+def test_error_at_a_budget_counts_the_images_closer_than_it_on_a_linear_model(linear_problem):
+    """Table 3's error at a fixed ε (arXiv 1810.00953, §5) on the linear model: the images whose
+    closed-form distance is below ε (those within 2 % of ε may go either way); at ε = 0, the images
+    misclassified clean and no others."""
+    model, split, exact = linear_problem
+    attack = get_attack("pgd-l2")
+    for eps in (0.05, 0.1, 0.2):
+        below, near = (exact < 0.98 * eps).double().mean(), (exact < 1.02 * eps).double().mean()
+        assert 0 < below and near < 1
+        assert 100 * below <= error_at_budget(model, split, attack, eps, batch_size=64) <= 100 * near, eps
+    assert error_at_budget(model, split, attack, 0.0) == 0   # y is the model's prediction
+    wrong = torch.arange(len(split)) % 7 == 0
+    flipped = Split(split.x, torch.where(wrong, 1 - split.y, split.y))
+    assert error_at_budget(model, flipped, attack, 0.0) == pytest.approx(100 * wrong.double().mean().item())

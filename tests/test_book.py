@@ -280,6 +280,7 @@ def test_a_stored_gallery_keeps_real_adversarial_examples_and_the_figure_shows_e
     from lipreg_lib.data import Split, load_dataset
     from lipreg_lib.evaluate.gallery import gallery_images, gallery_record
     from lipreg_lib.train import TrainConfig, train
+    from lipreg_lib.validation import LipregError
 
     digits = load_dataset("digits")
     model = train(TrainConfig(model="mlp", epochs=2), dataset=digits, progress=False).model.eval()
@@ -295,8 +296,11 @@ def test_a_stored_gallery_keeps_real_adversarial_examples_and_the_figure_shows_e
                 assert int(model(image[None]).argmax(1)) == predicted != label, name
             assert abs(float((image - clean).norm()) - distance) < 1e-3 * max(distance, 1)
         assert adversarial["pgd-l2"][2] == pytest.approx(float(pgd[entry["index"]]))
-    with pytest.raises(ValueError, match="n = 31"):
+    with pytest.raises(LipregError, match="n = 31 exceeds the 30 images given"):   # before any attack runs
         gallery_record(model, test, "digits", ["fgsm"], 31)
+    mislabelled = Split(test.x, torch.cat([(test.y[:1] + 1) % 10, test.y[1:]]))   # image 0 misclassified clean: never usable
+    with pytest.raises(LipregError, match=r"only \d+ of 30 images are correctly classified and fooled by every attack; asked for n = 30"):
+        gallery_record(model, mislabelled, "digits", ["fgsm"], 30)
     fig = attack_gallery_figure(record, "test")
     assert len(fig.data) == 3 * 2 * 3 and len(fig.layout.sliders[0].steps) == 3
     second = fig.layout.sliders[0].steps[1].args

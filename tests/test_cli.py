@@ -100,7 +100,7 @@ def test_data_stability_saves_each_test_images_distance_to_the_other_labels(tmp_
 def test_data_stability_refuses_more_images_than_the_test_split_has(tmp_path, capsys):
     out = tmp_path / "stability.json"
     assert main(["data-stability", "--dataset", "digits", "--n", "100000", "--save", str(out)]) == 2
-    assert "--n 100000 is more than the" in capsys.readouterr().err and not out.exists()
+    assert "--n = 100000 exceeds the 360 test images of 'digits'" in capsys.readouterr().err and not out.exists()
 
 
 def test_data_lipschitz_prints_one_json_line_and_saves_provenance(tmp_path, capsys):

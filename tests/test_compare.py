@@ -141,7 +141,7 @@ def test_results_tables_of_the_first_schema_still_load_with_one_unit_convention(
     assert distances(row).tolist() == [0.5, math.inf, 0.0]
     newer = tmp_path / "newer.json"
     newer.write_text(json.dumps({"schema": SCHEMA + 1, "runs": []}))
-    with pytest.raises(LipregError, match="not a lipreg results table of schema"):
+    with pytest.raises(LipregError, match=f"not a lipreg results table of schema ≤ {SCHEMA} \\(it has schema {SCHEMA + 1}\\)"):
         read_results(newer)
     broken = tmp_path / "broken.json"
     broken.write_text(json.dumps({"runs": [{"label": "a"}]}))

@@ -20,6 +20,8 @@ from lipreg_lib.evaluate.gallery import gallery_record
 from lipreg_lib.evaluate.stability import jacobian_row_norms, loss_gradient_norms, margins
 from lipreg_lib.gradients import loss_gradient
 from lipreg_lib.lipschitz import absolute_bound, empirical_lower_bound, lemma33_estimate, product_bound
+from lipreg_lib.models.small import small_cnn
+from lipreg_lib.validation import LipregError
 from lipreg_lib.train import TrainConfig, train
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
@@ -91,6 +93,25 @@ def models(digits):
     return on_cpu, copy.deepcopy(on_cpu).cuda()
 
 
+def conv_bn_net() -> nn.Sequential:
+    """A conv-BN-ReLU-linear net without max-pooling, the layers Lemma 3.3's linearisation takes, in eval
+    mode with batch-norm statistics away from the identity (so that a device slip in them would show)."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 8 * 8, 10)).eval()
+    with torch.no_grad():
+        net[1].running_mean.uniform_(-1, 1)
+        net[1].running_var.uniform_(0.5, 2)
+    return net
+
+
+def test_the_linearised_bounds_take_the_device_test_net_and_refuse_max_pooling():
+    """On the CPU, what the GPU test below relies on: the conv-BN net gets finite Lemma 3.3 bounds, and
+    small-cnn, whose max-pooling the linearisation cannot take, is refused by name."""
+    assert all(0 < bound(conv_bn_net(), (1, 8, 8)) < float("inf") for bound in (lemma33_estimate, absolute_bound))
+    with pytest.raises(LipregError, match="MaxPool2d|max-pool"):
+        lemma33_estimate(small_cnn(10, (1, 8, 8), width=4), (1, 8, 8))
+
+
 @cuda
 def test_a_gpu_model_takes_cpu_data_and_gives_cpu_results(models, digits):
     on_cpu, on_gpu = models
@@ -111,8 +132,10 @@ def test_a_gpu_model_takes_cpu_data_and_gives_cpu_results(models, digits):
         assert values.device.type == "cpu", per_image.__name__
         assert torch.allclose(values, reference, rtol=1e-3, atol=1e-4 * reference.abs().max()), per_image.__name__
     assert clean_metrics(on_gpu, test)["accuracy"] == pytest.approx(clean_metrics(on_cpu, test)["accuracy"], abs=1 / len(test))
+    assert product_bound(on_gpu, (1, 8, 8)) == pytest.approx(product_bound(on_cpu, (1, 8, 8)), rel=1e-4)
+    linear = conv_bn_net()   # the linearised bounds refuse max-pooling (small-cnn has it): a net they take
     for bound in (lemma33_estimate, absolute_bound, product_bound):
-        assert bound(on_gpu, (1, 8, 8)) == pytest.approx(bound(on_cpu, (1, 8, 8)), rel=1e-4), bound.__name__
+        assert bound(copy.deepcopy(linear).cuda(), (1, 8, 8)) == pytest.approx(bound(linear, (1, 8, 8)), rel=1e-4), bound.__name__
     assert empirical_lower_bound(on_gpu, test) == pytest.approx(empirical_lower_bound(on_cpu, test), rel=0.02)
 
 
@@ -137,3 +160,17 @@ def test_attacks_on_a_gpu_model_with_cpu_data_match_the_cpu_run(models, digits):
         assert on_cpu_too.float().mean() > 0.97, name   # and almost always on the CPU (rounding differs by device)
     record = gallery_record(on_gpu, test, "digits", ["fgsm", "pgd-l2"], n=3)   # the gallery tool on a GPU
     assert all(a["predicted"] != entry["label"] for entry in record["images"] for a in entry["attacks"].values())
+
+
+def test_a_device_other_than_the_cpu_or_an_available_gpu_is_refused_by_name(monkeypatch):
+    """Before any work: 'mps' or a GPU index the machine does not have would otherwise fail mid-training."""
+    from lipreg_lib.runio import resolve_device
+
+    for name in ("mps", "meta", "gpu"):
+        with pytest.raises(LipregError, match=f"unknown device '{name}'; use auto, cpu, cuda or cuda:N"):
+            resolve_device(name)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)   # a machine with one GPU
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert resolve_device("cuda:0") == torch.device("cuda", 0) and resolve_device("cuda") == torch.device("cuda")
+    with pytest.raises(LipregError, match=r"device 'cuda:7' requested but this machine has 1 CUDA GPU\(s\): cuda:0 to cuda:0"):
+        resolve_device("cuda:7")

@@ -126,7 +126,9 @@ GRID = "name: g\nbase: {dataset: digits, model: mlp, epochs: 1}\nevaluate: {atta
     (("model: mlp", "model: vgg"), ["unknown model 'vgg'"]),
     (("epochs: 1", "epochs: 0"), ["epochs must be an integer >= 1, got 0"]),
     (("{defence: baseline}", "{defence: baseline}, {defence: lipshitz}"), ["unknown defence 'lipshitz'"]),
-    (("{defence: baseline}", "{defence: baseline, width: -3}"), ["width must be an integer >= 1, got -3"]),
+    (("{defence: baseline}", "{defence: baseline, width: -3}"), ["grid 'g', run 'defence=baseline,width=-3' (seed 0): width must be an integer >= 1, got -3"]),
+    (("n: 20", "n: 20, steps: 5"), ["'fgsm' is a one-step attack, got steps = 5"]),
+    (("dataset: digits, model: mlp", "dataset: moons, model: small-cnn"), ["model 'small-cnn' needs image inputs (C, H, W), got input shape (2,)"]),
     (("{defence: baseline}", "{defence: baseline, colour: red}"), ["unknown training options ['colour']"]),
     (("evaluate: {attack: fgsm, n: 20}", "evaluate: {attack: deepfool, n: 20, budgets: [0.1]}"), ["fixed budgets need one of the iterative attacks", "'deepfool'"]),
 ])

@@ -52,13 +52,19 @@ def test_data_without_two_distinct_labelled_images_has_no_lipschitz_constant(dig
 
 
 def test_nearest_other_label_matches_brute_force(digits):
+    """Also against references of one label only: the queries of that label have no other-label
+    neighbour, and get inf."""
     q, qy = digits.test.x[:50], digits.test.y[:50]
     r, ry = digits.train.x[:400], digits.train.y[:400]
-    distances, index = nearest_other_label(q, qy, r, ry, chunk=100)
-    full = torch.cdist(q.double().flatten(1) / 255, r.double().flatten(1) / 255, compute_mode="donot_use_mm_for_euclid_dist")
-    full[qy[:, None] == ry[None, :]] = math.inf
-    assert torch.allclose(distances, full.min(1).values, rtol=1e-6)
-    assert torch.all(qy != ry[index])
+    for keep in (torch.ones_like(ry, dtype=torch.bool), ry == 3):
+        distances, index = nearest_other_label(q, qy, r[keep], ry[keep], chunk=100)
+        full = torch.cdist(q.double().flatten(1) / 255, r[keep].double().flatten(1) / 255, compute_mode="donot_use_mm_for_euclid_dist")
+        full[qy[:, None] == ry[keep][None, :]] = math.inf
+        expected = full.min(1).values
+        assert torch.equal(torch.isinf(distances), torch.isinf(expected)) and torch.isinf(expected).any() == (not keep.all())
+        finite = torch.isfinite(expected)
+        assert torch.allclose(distances[finite], expected[finite], rtol=1e-6)
+        assert torch.all(qy[finite] != ry[keep][index[finite]])
 
 
 def test_conv_operator_norm_equals_the_dense_matrix_norm():

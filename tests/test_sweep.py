@@ -172,7 +172,7 @@ def test_jobs_run_variants_in_parallel_processes_with_the_same_results(tmp_path)
     serial = run_sweep(path, tmp_path / "serial", tmp_path / "r1", progress=False)
     parallel = run_sweep(path, tmp_path / "parallel", tmp_path / "r2", progress=False, jobs=2)
     assert [r["label"] for r in parallel] == ["a", "b", "c"]
-    for one, other in zip(serial, parallel):  # one thread each instead of two: the same runs up to float rounding
-        assert other["test_error"] == pytest.approx(one["test_error"], abs=2)
+    for one, other in zip(serial, parallel):  # one thread each instead of two sums in another order, and two epochs of
+        assert other["test_error"] == pytest.approx(one["test_error"], abs=2)   # SGD amplify that: within 7 of the 360 images
     with pytest.raises(LipregError, match="jobs must be an integer >= 1, got 0"):
         run_sweep(path, tmp_path / "x", tmp_path / "r3", progress=False, jobs=0)

@@ -34,7 +34,7 @@ def test_a_chapter_still_running_at_the_limit_is_recorded_and_shown_as_a_lower_b
     assert run.returncode == 0, run.stdout + run.stderr
     [entry] = json.loads(out.read_text())["times"]
     assert entry["stopped"] and (entry["stopped_in_cell"], entry["code_cells"]) == (2, 3)
-    assert 10 <= entry["seconds"] < 60, entry["seconds"]
+    assert 10 <= entry["seconds"] < 120, entry["seconds"]   # stopped before the two-minute cell ended
 
     from lipreg_lib import book
 

@@ -97,8 +97,9 @@ class IterativeAttack:
         home, device = x.device, model_device(model)
         x, y = x.to(device), y.to(device)
         eps = torch.as_tensor(eps, dtype=x.dtype).to(x.device).expand(x.shape[0]).clone()
-        if bool((eps < 0).any()) or not bool(torch.isfinite(eps).all()):
-            raise LipregError(f"attack budgets must be finite and >= 0, got min {eps.min().item()}")
+        bad = (eps < 0) | ~torch.isfinite(eps)
+        if bool(bad.any()):
+            raise LipregError(f"attack budgets must be finite and >= 0, got {eps[bad][0].item()} (and {int(bad.sum()) - 1} more)")
         delta = torch.zeros_like(x)
         if self.random_start:
             noise = torch.randn_like(x)

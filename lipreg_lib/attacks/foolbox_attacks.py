@@ -22,7 +22,7 @@ def _wrapped(model: nn.Module):
     try:
         import foolbox
     except ImportError:
-        raise LipregError("DeepFool and Boundary attacks need foolbox: pip install foolbox==3.3.4") from None
+        raise LipregError(f"the foolbox attacks ({', '.join(FOOLBOX_ATTACKS)}) need foolbox: pip install foolbox==3.3.4") from None
     return foolbox, foolbox.PyTorchModel(model, bounds=(0, 1), device=model_device(model))
 
 
@@ -35,7 +35,7 @@ def foolbox_minimal(model: nn.Module, split: Split, name: str, *, batch_size: in
     check_choice("foolbox attack", name, FOOLBOX_ATTACKS)
     with eval_mode(model):  # foolbox warns when wrapping a model in train mode
         fb, wrapped = _wrapped(model)
-    steps = steps or DEFAULT_STEPS[name]
+    steps = DEFAULT_STEPS[name] if steps is None else steps
     if name == "deepfool":
         attack = fb.attacks.L2DeepFoolAttack(steps=steps, overshoot=overshoot)
     elif name == "foolbox-ddn":

@@ -29,7 +29,10 @@ class Objective:
     penalty's ``−(λs/h) ∇_θ L(x)`` then costs nothing, and with adversarial training the direction
     ``g/‖g‖₂`` of that same pass (train mode) replaces the separate eval-mode gradient
     (``tulip-fd``: three forward-backward passes in all). The returned loss has the objective's value
-    and that gradient.
+    and that gradient. So the two adversarial directions differ where the recipe smooths labels or the
+    model has batch norm: :class:`Perturbation` steps along the plain cross-entropy's gradient in eval
+    mode, as an attacker would, ``tulip-fd`` along the gradient of ``ℓ`` itself (label-smoothed) in train
+    mode; without either they coincide (``tests/test_defences.py`` checks tulip-fd against tulip there).
     """
 
     name: str = "baseline"

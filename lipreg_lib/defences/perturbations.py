@@ -14,8 +14,10 @@ from ..gradients import loss_gradient, unit_directions
 @dataclass(frozen=True)
 class Perturbation:
     """``δ = ε · v*(∇_x ℓ(x))`` computed in eval mode (batch-norm statistics untouched, parameter
-    gradients off). ``norm="l2"`` gives ``v* = g/‖g‖₂`` (2-norm AT); ``"linf-unit-l2"`` gives the
-    authors' FGSM step ``sign(g)/√n`` (unit Euclidean length). Not clipped to [0,1] unless ``clip``.
+    gradients off), ``ℓ`` the plain cross-entropy, as an attacker's (a training objective's label
+    smoothing does not enter the direction; see :class:`~lipreg_lib.defences.objective.Objective`).
+    ``norm="l2"`` gives ``v* = g/‖g‖₂`` (2-norm AT); ``"linf-unit-l2"`` gives the authors' FGSM step
+    ``sign(g)/√n`` (unit Euclidean length). Not clipped to [0,1] unless ``clip``.
     """
 
     eps: float

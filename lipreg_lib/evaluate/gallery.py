@@ -18,7 +18,7 @@ from torch import nn
 
 from ..attacks import run_attack
 from ..data import Split, class_name
-from ..validation import check_positive_int
+from ..validation import LipregError, check_positive_int
 from .clean import logits_of
 
 
@@ -35,6 +35,8 @@ def gallery_record(model: nn.Module, split: Split, dataset: str, attacks: list[s
     """Attack the first test images of ``split`` with every attack of ``attacks`` and keep the first
     ``n`` that the model classifies correctly and every attack fools; returns the JSON-ready record."""
     check_positive_int("n", n)
+    if n > len(split):
+        raise LipregError(f"n = {n} exceeds the {len(split)} images given")
     model = model.eval()
     x = split.floats().cpu()  # the attacks' results are on the CPU; logits_of runs the model where it is
     results = {name: run_attack(model, split, name, **attack_options.get(name, {})) for name in attacks}
@@ -43,7 +45,7 @@ def gallery_record(model: nn.Module, split: Split, dataset: str, attacks: list[s
         usable &= torch.isfinite(result.distances) & (result.distances > 0)
     chosen = usable.nonzero().flatten()[:n].tolist()
     if len(chosen) < n:
-        raise ValueError(f"only {len(chosen)} of {len(split)} images are correctly classified and fooled by every attack; asked for n = {n}")
+        raise LipregError(f"only {len(chosen)} of {len(split)} images are correctly classified and fooled by every attack; asked for n = {n}")
     images = []
     for i in chosen:
         entry = {"index": i, "label": int(split.y[i]), "clean": _encode(split.x[i].cpu().numpy().astype(np.uint8)), "attacks": {}}

@@ -99,7 +99,8 @@ def product_bound(model: nn.Module, input_shape: tuple[int, ...]) -> float:
             return _batch_norm_scale(module.norm).abs().max().item(), shape  # |t| tanh(·/|t|) is 1-Lipschitz
         if isinstance(module, nn.MaxPool2d):
             if module.kernel_size != module.stride:
-                raise LipregError("product bound: only non-overlapping max-pooling (kernel = stride) is 1-Lipschitz here")
+                raise LipregError(f"product bound: only non-overlapping max-pooling (kernel = stride) is 1-Lipschitz here, "
+                                  f"got kernel {module.kernel_size} and stride {module.stride}")
             out = module(torch.zeros(1, *shape))
             return 1.0, tuple(out.shape[1:])
         if isinstance(module, _ONE_LIPSCHITZ):
@@ -135,8 +136,8 @@ def linearised(model: nn.Module, absolute: bool = False) -> nn.Module:
                 if isinstance(module, nn.modules.batchnorm._BatchNorm):
                     scale = _batch_norm_scale(module).abs()
                     module.running_mean.zero_()
-                    module.running_var.fill_(1 - module.eps)
                     if module.affine:
+                        module.running_var.fill_(1 - module.eps)
                         module.weight.copy_(scale)
                         module.bias.zero_()
                     else:

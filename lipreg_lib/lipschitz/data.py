@@ -37,7 +37,8 @@ def _squared_distances(a: torch.Tensor, b: torch.Tensor, na: torch.Tensor, nb: t
 def nearest_other_label(queries: torch.Tensor, query_labels: torch.Tensor, reference: torch.Tensor, reference_labels: torch.Tensor,
                         chunk: int = 2048) -> tuple[torch.Tensor, torch.Tensor]:
     """For each query, ``min_j ‖q_i − r_j‖₂`` over references with a different label, and that ``j``
-    (the data stability distance of arXiv 1810.00953, §4). Chunked products; each winner recomputed in float64."""
+    (the data stability distance of arXiv 1810.00953, §4); ``inf`` (index 0) where no reference has another
+    label. Chunked products; each winner recomputed in float64."""
     q = to_float(queries).flatten(1)
     r = to_float(reference).flatten(1)
     nq, nr = (q * q).sum(1), (r * r).sum(1)
@@ -50,6 +51,7 @@ def nearest_other_label(queries: torch.Tensor, query_labels: torch.Tensor, refer
         better = value < best
         best[better], index[better] = value[better], where[better] + start
     exact = (q.double() - r[index].double()).norm(dim=1)
+    exact[torch.isinf(best)] = math.inf
     return exact, index
 
 
@@ -91,12 +93,12 @@ def data_lipschitz(x: torch.Tensor, y: torch.Tensor, chunk: int = 4096, progress
     minima: list[tuple[float, int, int]] = []
     pairs = [(i, j) for i in range(len(spans)) for j in range(i, len(spans))]
     for i, j in tqdm(pairs, desc="pairwise distance blocks", unit="block", disable=not progress, leave=False):
-            d2 = block(i, j)
-            for a, b in pairs_below(i, j, d2, _TOLERANCE):  # possible duplicates: decide exactly
-                if pair_distance(x, a, b) == 0:
-                    duplicates.add((a, b))
-                    d2[a - spans[i][0], b - spans[j][0]] = float("inf")
-            minima.append((d2.min().item(), i, j))
+        d2 = block(i, j)
+        for a, b in pairs_below(i, j, d2, _TOLERANCE):  # possible duplicates: decide exactly
+            if pair_distance(x, a, b) == 0:
+                duplicates.add((a, b))
+                d2[a - spans[i][0], b - spans[j][0]] = float("inf")
+        minima.append((d2.min().item(), i, j))
     best32 = min(m for m, _, _ in minima)
     if not math.isfinite(best32):
         raise LipregError(f"every pair of images with different labels is a duplicate ({len(duplicates)} pairs): no distance to invert")

@@ -38,7 +38,8 @@ def build(name: str, num_classes: int, input_shape: tuple[int, ...], tanh_head: 
 
 
 def weight_layers(model: nn.Module) -> int:
-    """Convolution and linear layers along one path through the network (parallel branches count once)."""
+    """Convolution and linear layers of the network, counting one branch of each residual block and its
+    shortcut (the convention that names ResNet-34 and ResNeXt-34; parallel branches count once)."""
     if isinstance(model, BranchBlock):
         return weight_layers(model.branches[0]) + weight_layers(model.shortcut)
     if isinstance(model, (nn.Conv2d, nn.Linear)):

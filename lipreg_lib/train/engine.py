@@ -40,27 +40,37 @@ class TrainResult:
     epochs_run: int = 0  # epochs trained by this call (0 when the run was already finished)
 
 
-def build_model(config: TrainConfig, dataset: Dataset) -> nn.Module:
-    """The model of ``config`` for ``dataset``, initialised from ``config.seed``."""
-    torch.manual_seed(config.seed)
+def _unseeded_model(config: TrainConfig, dataset: Dataset) -> nn.Module:
     options = {"width": config.width} if config.width is not None else {}
     return build(config.model, dataset.num_classes, dataset.input_shape, config.tanh_head, **options)
 
 
+def build_model(config: TrainConfig, dataset: Dataset) -> nn.Module:
+    """The model of ``config`` for ``dataset``, initialised from ``config.seed``."""
+    torch.manual_seed(config.seed)
+    return _unseeded_model(config, dataset)
+
+
 def check_fits(config: TrainConfig, dataset: Dataset) -> None:
     """``config``'s train and test subsets are no larger than ``dataset``'s splits (a larger one would
-    silently mean the whole split while the record says otherwise)."""
+    silently mean the whole split while the record says otherwise), and its model takes ``dataset``'s
+    inputs (built on the meta device: no memory, no random numbers drawn)."""
     for name, split in (("train_subset", dataset.train), ("test_subset", dataset.test)):
         wanted = getattr(config, name)
         if wanted is not None and wanted > len(split):
             raise LipregError(f"{name} = {wanted} exceeds the {len(split)} {name[:-7]} images of {config.dataset!r}")
+    with torch.device("meta"):
+        _unseeded_model(config, dataset)
 
 
 def load_run(out_dir: Path | str, device: str = "cpu", data_dir: Path | str | None = None) -> tuple[nn.Module, Dataset, TrainConfig]:
     """The trained model of a finished run folder, in eval mode, with its dataset and config. A run whose
     checkpoint is from an earlier epoch than its last is refused: its numbers would pass for the finished model's."""
     state = load_checkpoint(Path(out_dir) / CHECKPOINT)
-    config = TrainConfig.from_dict(state["config"])
+    try:
+        config = TrainConfig.from_dict(state["config"])
+    except LipregError as error:
+        raise LipregError(f"the checkpoint of {str(out_dir)!r} holds a configuration this lipreg refuses: {error}") from None
     if state["epoch"] < config.epochs:
         raise LipregError(f"run folder {str(out_dir)!r} is not finished: its checkpoint is from epoch {state['epoch']} of "
                           f"{config.epochs}; finish it first (train --out {out_dir} --resume, or run its sweep again)")
