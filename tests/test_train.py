@@ -195,3 +195,48 @@ def test_an_unfinished_run_is_refused_by_load_run(tmp_path):
         load_run(tmp_path)
     train(TrainConfig(model="mlp", epochs=2), tmp_path, resume=True, progress=False)
     assert load_run(tmp_path)[2].epochs == 2
+
+
+def _recorded_during_training(config, dataset, record):
+    """Train ``config`` with a global forward pre-hook calling ``record(module, inputs)``, and return the model."""
+    handle = torch.nn.modules.module.register_module_forward_pre_hook(record)
+    try:
+        return train(config, dataset=dataset, device="cpu", progress=False).model
+    finally:
+        handle.remove()
+
+
+@pytest.mark.parametrize("bf16", [False, True])
+def test_bf16_runs_the_training_products_in_bfloat16_and_only_then(digits, bf16):
+    outputs = []
+
+    def record(module, inputs):
+        if isinstance(module, torch.nn.Linear) and module.training:
+            outputs.append(torch.nn.functional.linear(*inputs, module.weight).dtype)   # what autocast makes of it
+
+    model = _recorded_during_training(TrainConfig(model="mlp", epochs=1, bf16=bf16), digits, record)
+    assert outputs and set(outputs) == {torch.bfloat16 if bf16 else torch.float32}
+    assert next(model.parameters()).dtype == torch.float32   # autocast leaves the weights in float32
+
+
+def test_channels_last_feeds_the_convolutions_channels_last_and_trains_the_same_weights(digits):
+    from dataclasses import replace
+    from lipreg_lib.data import Split
+    colour = replace(digits, train=Split(digits.train.x.repeat(1, 3, 1, 1), digits.train.y),   # 3 channels: a 1-channel
+                     test=Split(digits.test.x.repeat(1, 3, 1, 1), digits.test.y))          # batch fits both layouts
+    layouts = []
+
+    def record(module, inputs):
+        if isinstance(module, torch.nn.Conv2d) and module.training:
+            layouts.append(inputs[0].is_contiguous(memory_format=torch.channels_last))
+
+    config = TrainConfig(model="small-cnn", epochs=1, width=4, train_subset=256)
+    plain = _recorded_during_training(config, colour, record)
+    assert layouts and not any(layouts)
+    layouts.clear()
+    last = _recorded_during_training(TrainConfig.from_dict({**config.to_dict(), "channels_last": True}), colour, record)
+    assert layouts and all(layouts)
+    for model, wanted in ((plain, False), (last, True)):   # and the weights are stored in the layout asked for
+        assert {m.weight.is_contiguous(memory_format=torch.channels_last) for m in model.modules() if isinstance(m, torch.nn.Conv2d)} == {wanted}
+    for (name, a), b in zip(plain.state_dict().items(), last.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-4), name   # a layout, not a different computation
