@@ -19,16 +19,20 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 import time
 from pathlib import Path
 
 import torch
 
+from lipreg_lib import arguments
 from lipreg_lib.attacks import foolbox_minimal, foolbox_pgd_grid, get_attack, minimal_distance, run_attack
 from lipreg_lib.data import Split, load_dataset
 from lipreg_lib.evaluate.curves import median_distance
+from lipreg_lib.reports import check_image_counts
 from lipreg_lib.runio import provenance, resolve_device, write_json
 from lipreg_lib.train import TrainConfig, train
+from lipreg_lib.validation import LipregError
 
 TOLERANCE = 0.05  # "more than 5 % above the best distance"
 
@@ -40,21 +44,28 @@ def geometric_grid(low: float, high: float, count: int) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, default=None, help="with it: MNIST small CNN; without: digits")
-    parser.add_argument("--n", type=int, default=500)
-    parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--budgets", type=int, default=12, help="attacks per image for the same-budget foolbox run")
-    parser.add_argument("--budgets-per-round", type=int, default=8, help="K of the K-ary search row")
-    parser.add_argument("--reference-steps", type=int, default=300, help="steps of foolbox's DDN in the precision reference")
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--out", type=Path, default=Path("data/results/attack_speed.json"))
+    parser.add_argument("--n", type=arguments.integer("--n"), default=None,
+                        help="test images attacked (default: 500, or the whole test set if smaller)")
+    parser.add_argument("--steps", type=arguments.integer("--steps"), default=20)
+    parser.add_argument("--budgets", type=arguments.integer("--budgets", 2), default=12, help="attacks per image for the same-budget foolbox run")
+    parser.add_argument("--budgets-per-round", type=arguments.integer("--budgets-per-round"), default=8, help="K of the K-ary search row")
+    parser.add_argument("--reference-steps", type=arguments.integer("--reference-steps"), default=300,
+                        help="steps of foolbox's DDN in the precision reference")
+    parser.add_argument("--device", type=arguments.device(), default="cpu")
+    parser.add_argument("--out", type=arguments.writable_file("--out"), default="data/results/attack_speed.json")
     args = parser.parse_args()
 
     device = resolve_device(args.device)
     name = "mnist" if args.data_dir else "digits"
-    dataset = load_dataset(name, args.data_dir)
+    try:
+        dataset = load_dataset(name, args.data_dir)
+        check_image_counts({"--n": args.n}, len(dataset.test), f"the {len(dataset.test)} test images of {name!r}")
+    except LipregError as error:
+        parser.error(str(error))
     config = TrainConfig(dataset=name, epochs=1 if name == "mnist" else 5, train_subset=20000 if name == "mnist" else None)
+    n = args.n or min(500, len(dataset.test))
     model = train(config, dataset=dataset, device=args.device, progress=False).model.to(device).eval()
-    test = Split(dataset.test.x[: args.n], dataset.test.y[: args.n]).to(device)
+    test = dataset.test.head(n).to(device)
     warm = Split(test.x[:8], test.y[:8])
     pgd = get_attack("pgd-l2", steps=args.steps)
     coarse = geometric_grid(0.1, 5.0, args.budgets)
@@ -102,7 +113,8 @@ def main() -> None:
 
     best = torch.stack([row["distances"] for row in rows]).min(0).values
     attacked = best > 0
-    coarse_rate, fine_rate = rows[4]["images_per_second"], rows[5]["images_per_second"]
+    rate = {row["method"]: row["images_per_second"] for row in rows}
+    coarse_rate, fine_rate = rate[f"foolbox L2PGD, {args.budgets}-budget grid"], rate["foolbox L2PGD, 2 % grid"]
     print(f"{name}, {len(test)} images, {args.steps}-step PGD-L2, device {device}; precision over {int(attacked.sum())} correctly classified images")
     print("| method | images/s | × foolbox coarse grid | × foolbox 2 % grid | median distance | × default median | "
           "> 5 % above best | not found | attacks per image |")
@@ -116,8 +128,9 @@ def main() -> None:
         print(f"| {row['method']} | {row['images_per_second']:.1f} | {row['speedup_vs_foolbox_coarse']:.2f} | "
               f"{row['speedup_vs_foolbox_fine']:.2f} | {row['median_distance']:.4f} | {row['median_vs_default']:.3f} | "
               f"{100 * row['share_above_best']:.1f} % | {row['not_found']} | {row['attacks_per_image']} |")
-    write_json(args.out, {"dataset": name, "n": len(test), "steps": args.steps, "tolerance": TOLERANCE, "rows": rows,
-                          "provenance": provenance(device)})
+    write_json(args.out, {"dataset": name, "n": len(test), "steps": args.steps, "budgets": args.budgets,
+                          "budgets_per_round": args.budgets_per_round, "reference_steps": args.reference_steps, "tolerance": TOLERANCE,
+                          "rows": rows, "command": sys.argv, "provenance": provenance(device)})
     print(f"wrote {args.out}")
 
 

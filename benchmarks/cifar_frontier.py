@@ -18,9 +18,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from lipreg_lib import arguments
+from lipreg_lib.data import load_dataset
 from lipreg_lib.evaluate.clean import clean_metrics
+from lipreg_lib.results import percent_error
 from lipreg_lib.runio import provenance, resolve_device, write_json
 from lipreg_lib.train import load_run
+from lipreg_lib.validation import LipregError
 
 
 def point(text: str) -> tuple[int, int]:
@@ -40,14 +44,16 @@ def train_point(width: int, epochs: int, data_dir: str, device: str, seed: int) 
                    "--width", str(width), "--epochs", str(epochs), "--seed", str(seed), "--device", device, "--quiet",
                    "--out", str(Path(folder) / "run")]
         started = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True)
+        child = subprocess.run(command, capture_output=True, text=True)
+        if child.returncode != 0:   # the child's own message, not only its exit status
+            raise SystemExit(f"training width {width}, {epochs} epochs failed (exit {child.returncode}):\n{child.stderr.strip()}")
         minutes = (time.perf_counter() - started) / 60
         record = json.loads((Path(folder) / "run" / "run.json").read_text())
         model, dataset, _ = load_run(Path(folder) / "run", device, data_dir)
         tta = clean_metrics(model, dataset.test.to(resolve_device(device)), flip_tta=True)["accuracy"]
     last = record["epochs"][-1]
-    return {"width": width, "epochs": epochs, "seed": seed, "minutes": minutes, "test_error": 100 * (1 - last["test_accuracy"]),
-            "test_error_flip_tta": 100 * (1 - tta),
+    return {"width": width, "epochs": epochs, "seed": seed, "minutes": minutes, "test_error": percent_error(last["test_accuracy"]),
+            "test_error_flip_tta": percent_error(tta),
             "parameters": record["model"]["parameters"], "epoch_seconds": [e["seconds"] for e in record["epochs"]],
             "config": record["config"], "training_provenance": record["provenance"]}
 
@@ -56,14 +62,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--points", nargs="+", type=point, default=[(32, 4), (32, 8), (32, 12)], help="WIDTH:EPOCHS pairs")
     parser.add_argument("--data-dir", required=True)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=Path("data/results/cifar10_frontier.json"))
-    parser.add_argument("--append", action="store_true", help="add the points to the rows already in --out")
+    parser.add_argument("--device", type=arguments.device(), default="cpu")
+    parser.add_argument("--seed", type=arguments.integer("--seed", 0), default=0)
+    parser.add_argument("--out", type=arguments.writable_file("--out"), default="data/results/cifar10_frontier.json")
+    parser.add_argument("--append", action="store_true",
+                        help="add the points to the rows already in --out (same device and seed, else refused)")
     args = parser.parse_args()
-    rows = json.loads(args.out.read_text())["rows"] if args.append and args.out.exists() else []
+    try:
+        load_dataset("cifar10", args.data_dir)   # the data are there, before the first training starts
+    except LipregError as error:
+        parser.error(str(error))
+    rows = []
+    if args.append and args.out.exists():
+        earlier = json.loads(args.out.read_text())
+        mismatch = {k: (earlier["settings"][k], getattr(args, k)) for k in ("device", "seed") if earlier["settings"][k] != getattr(args, k)}
+        if mismatch:
+            parser.error(f"--append to {str(args.out)!r}, whose points were measured with "
+                         + ", ".join(f"{k} {a!r}, not {b!r}" for k, (a, b) in mismatch.items()))
+        rows = earlier["rows"]
     for width, epochs in args.points:
-        rows.append(train_point(width, epochs, args.data_dir, args.device, args.seed))
+        rows.append({**train_point(width, epochs, args.data_dir, args.device, args.seed), "command": sys.argv})
         print(f"  width {width:3d}, {epochs:2d} epochs: {rows[-1]['test_error']:.2f} % test error in {rows[-1]['minutes']:.1f} min",
               file=sys.stderr, flush=True)
     print("| width | epochs | parameters | minutes | % test error | with flip TTA |")

@@ -1,7 +1,9 @@
 """The data Lipschitz constant of a training set: lipreg's blocked search vs a plain chunked baseline.
 
 The baseline is scikit-learn's ``pairwise_distances_chunked`` (brute force, all N² pairs in chunks),
-reducing each chunk to the nearest training point of another label. Both must agree on the distance.
+reducing each chunk to the nearest training point of another label. Both must agree on the distance
+(to :data:`AGREEMENT`, relative: float32 products against float64); a disagreement is an error and
+nothing is written.
 
     python benchmarks/data_lipschitz.py --dataset mnist --data-dir ../shared/data
 """
@@ -9,15 +11,20 @@ reducing each chunk to the nearest training point of another label. Both must ag
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from lipreg_lib import arguments
 from lipreg_lib.data import load_dataset
 from lipreg_lib.lipschitz import data_lipschitz
 from lipreg_lib.runio import provenance, write_json
+from lipreg_lib.validation import LipregError
+
+AGREEMENT = 1e-5
 
 
 def sklearn_baseline(x: np.ndarray, y: np.ndarray) -> float:
@@ -36,11 +43,14 @@ def sklearn_baseline(x: np.ndarray, y: np.ndarray) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dataset", default="mnist")
+    parser.add_argument("--dataset", default="mnist", help="a data set name of lipreg_lib.data.load_dataset")
     parser.add_argument("--data-dir", type=Path, default=None)
-    parser.add_argument("--out", type=Path, default=Path("data/results/data_lipschitz_benchmark.json"))
+    parser.add_argument("--out", type=arguments.writable_file("--out"), default="data/results/data_lipschitz_benchmark.json")
     args = parser.parse_args()
-    train = load_dataset(args.dataset, args.data_dir).train
+    try:
+        train = load_dataset(args.dataset, args.data_dir).train
+    except LipregError as error:
+        parser.error(str(error))
     threads = torch.get_num_threads()
 
     start = time.perf_counter()
@@ -57,8 +67,13 @@ def main() -> None:
     print("|---|---|---|---|")
     print(f"| lipreg data_lipschitz (blocked, i ≤ j, exact re-check) | {ours_seconds:.1f} | {ours.min_distance:.6f} | {ours.lipschitz:.4f} |")
     print(f"| scikit-learn pairwise_distances_chunked (all pairs) | {baseline_seconds:.1f} | {baseline:.6f} | {1 / baseline:.4f} |")
-    print(f"speed-up: {baseline_seconds / ours_seconds:.2f}×; distances agree to {abs(ours.min_distance - baseline):.2e}")
-    write_json(args.out, {"dataset": args.dataset, "n": len(train), "threads": threads,
+    difference = abs(ours.min_distance - baseline)
+    print(f"speed-up: {baseline_seconds / ours_seconds:.2f}×; distances agree to {difference:.2e}")
+    if difference > AGREEMENT * baseline:
+        raise SystemExit(f"the two methods disagree: {ours.min_distance!r} against {baseline!r} (more than {AGREEMENT:g} apart, "
+                         f"relative); nothing written")
+    write_json(args.out, {"dataset": args.dataset, "n": len(train), "threads": threads, "speedup": baseline_seconds / ours_seconds,
+                          "difference": difference, "command": sys.argv,
                           "ours": {"seconds": ours_seconds, "min_distance": ours.min_distance, "pair": list(ours.pair)},
                           "baseline": {"seconds": baseline_seconds, "min_distance": baseline},
                           "provenance": provenance(torch.device("cpu"))})

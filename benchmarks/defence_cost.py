@@ -6,10 +6,20 @@ CPU each variant runs in its own subprocess (so the peak resident memory belongs
 alone); on CUDA all run in one process, the peak memory reset between variants, with
 ``cudnn.benchmark`` on as in training (``--no-cudnn-benchmark`` to see its effect).
 
-    python benchmarks/defence_cost.py --models small-cnn resnext34 --batch 32 --device cpu
-    python benchmarks/defence_cost.py --models fast-cnn --batch 256 --device cpu --out data/results/defence_cost_cpu_fast.json
+The commands that wrote the committed records (``data/results/``):
+
+    python benchmarks/defence_cost.py --models small-cnn --batch 32 --device cpu --out data/results/defence_cost_cpu.json
+    python benchmarks/defence_cost.py --models fast-cnn --batch 256 --repeats 5 --device cpu --out data/results/defence_cost_cpu_fast.json
+    python benchmarks/defence_cost.py --models resnet34 resnext34 --variants baseline --batch 128 --warmup 1 --repeats 3 \
+        --device cpu --out data/results/cpu_step_paper_models.json
     python benchmarks/defence_cost.py --models resnet34 resnext34 --batch 128 --device cuda --precision fp32 bf16 \
-        --out data/results/defence_cost_cuda.json
+        --variants tanh at-l2 lip lip-fd gradnorm fd tulip tulip-fd --warmup 3 --repeats 10 --out data/results/defence_cost_cuda.json
+    python benchmarks/defence_cost.py --models fast-cnn small-cnn --batch 256 --device cuda --precision fp32 bf16 \
+        --warmup 3 --repeats 20 --out data/results/defence_cost_cuda_fast.json
+    python benchmarks/defence_cost.py --models resnext34 --variants lip tulip lip-fd tulip-fd --no-cudnn-benchmark --batch 128 \
+        --device cuda --warmup 3 --repeats 10 --out data/results/defence_cost_cuda_no_cudnn_benchmark.json
+
+Records written since carry the command itself (``command``) and the variants measured (``settings.variants``).
 
 ``--precision bf16`` is bf16 autocast with the channels-last memory format (the pair that pays on
 tensor cores); ``--channels-last`` adds the format to fp32 too.
@@ -24,13 +34,13 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import torch
 
+from lipreg_lib import arguments
 from lipreg_lib.compare import COST_VARIANTS as VARIANTS
 from lipreg_lib.defences import make_defence
-from lipreg_lib.models import build
+from lipreg_lib.models import MODELS, build
 from lipreg_lib.runio import provenance, resolve_device, write_json
 from lipreg_lib.train.step import cudnn_autotuning, training_step
 
@@ -110,22 +120,29 @@ def profile(model_name: str, variant: str, batch: int, device: str, precision: s
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", nargs="+", default=["small-cnn", "resnext34"])
-    parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--models", nargs="+", choices=list(MODELS), default=["small-cnn", "resnext34"], metavar="MODEL",
+                        help=f"among {', '.join(MODELS)}")
+    parser.add_argument("--batch", type=arguments.integer("--batch"), default=32)
+    parser.add_argument("--device", type=arguments.device(), default="cpu")
     parser.add_argument("--precision", nargs="+", choices=["fp32", "bf16"], default=["fp32"],
                         help="bf16: autocast to bfloat16 and channels-last; each measured against its own baseline")
     parser.add_argument("--channels-last", action="store_true", help="channels-last memory format for every model")
     parser.add_argument("--cudnn-benchmark", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS), metavar="VARIANT",
                         help=f"ids among {', '.join(VARIANTS)}; baseline is always measured")
-    parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--out", type=Path, default=Path("data/results/defence_cost_cpu.json"))
+    parser.add_argument("--warmup", type=arguments.integer("--warmup", 0), default=2)
+    parser.add_argument("--repeats", type=arguments.integer("--repeats"), default=7)
+    parser.add_argument("--out", type=arguments.writable_file("--out"), default="data/results/defence_cost_cpu.json")
     parser.add_argument("--one", nargs=2, metavar=("MODEL", "VARIANT"), help=argparse.SUPPRESS)
     parser.add_argument("--profile", nargs=2, metavar=("MODEL", "VARIANT"),
                         help="print where one variant's step spends its time (torch.profiler, top operators) and exit")
     args = parser.parse_args()
+    if args.profile:
+        model_name, variant = args.profile
+        if model_name not in MODELS or variant not in VARIANTS:
+            parser.error(f"--profile {model_name} {variant}: the model is one of {', '.join(MODELS)}, the variant one of {', '.join(VARIANTS)}")
+        if len(args.precision) > 1:
+            parser.error(f"--profile measures one precision, got --precision {' '.join(args.precision)}")
     with cudnn_autotuning(resolve_device(args.device), args.cudnn_benchmark):
         run(args)
 
@@ -152,7 +169,10 @@ def run(args: argparse.Namespace) -> None:
                     command = [sys.executable, __file__, "--one", model_name, variant, "--batch", str(args.batch), "--device",
                                args.device, "--warmup", str(args.warmup), "--repeats", str(args.repeats), "--precision", precision]
                     command += ["--channels-last"] * args.channels_last
-                    result = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
+                    child = subprocess.run(command, capture_output=True, text=True)
+                    if child.returncode != 0:   # the child's own message, not only its exit status
+                        raise SystemExit(f"measuring {model_name} {precision} {variant} failed (exit {child.returncode}):\n{child.stderr.strip()}")
+                    result = json.loads(child.stdout.strip().splitlines()[-1])
                 rows.append({"model": model_name, "precision": precision, "id": variant, "variant": VARIANTS[variant][0], **result})
                 print(f"  measured {model_name:10s} {precision} {variant:10s} {result['seconds'] * 1000:9.1f} ms", file=sys.stderr)
     for row in rows:
@@ -169,8 +189,9 @@ def run(args: argparse.Namespace) -> None:
         target = "" if row["target"] is None else f"≤ {row['target']}" + (" ✓" if row["meets_target"] else " ✗")
         print(f"| {row['model']} | {row['precision']} | {row['variant']} | {row['seconds'] * 1000:.1f} | {row['time_ratio']:.2f} | {target} | "
               f"{row['peak_mib']:.0f} | {row['memory_ratio']:.2f} |")
-    settings = {k: getattr(args, k) for k in ("models", "precision", "batch", "device", "channels_last", "cudnn_benchmark", "warmup", "repeats")}
-    write_json(args.out, {"settings": settings, "provenance": provenance(resolve_device(args.device)), "rows": rows})
+    settings = {k: getattr(args, k) for k in ("models", "precision", "variants", "batch", "device", "channels_last", "cudnn_benchmark",
+                                              "warmup", "repeats")}
+    write_json(args.out, {"settings": settings, "command": sys.argv, "provenance": provenance(resolve_device(args.device)), "rows": rows})
     print(f"wrote {args.out}")
 
 

@@ -12,7 +12,8 @@ Where things are (``help(lipreg_lib.<name>)`` for each):
 - :mod:`.lipschitz`: the data's Lipschitz constant (eq. 13) and bounds on a network's (§3);
 - :mod:`.reports` and :mod:`.sweep`: a run's ``eval.json``, and resumable grids ending in a results table;
 - :mod:`.compare` and :mod:`.paper`: our results beside the paper's Tables 1 and 3;
-- :mod:`.cli`: ``python -m lipreg_lib {info,train,evaluate,data-lipschitz,data-stability,sweep}``.
+- :mod:`.cli`: ``python -m lipreg_lib {info,train,evaluate,data-lipschitz,data-stability,sweep}``, its argument
+  types in :mod:`.arguments` (shared with ``benchmarks/`` and ``tools/``).
 """
 
 __version__ = "0.1.0"

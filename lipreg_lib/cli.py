@@ -9,7 +9,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .validation import LipregError, check_positive, check_positive_int, check_writable_file
+from .arguments import integer, positive_float
+from .validation import LipregError, check_writable_file
 
 
 def _info(args: argparse.Namespace) -> int:
@@ -181,11 +182,11 @@ def parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(handler=_evaluate)
     evaluate.add_argument("--run", type=Path, required=True, help="a run folder written by train (required)")
     evaluate.add_argument("--attack", default="pgd-l2", choices=ALL_ATTACKS, help="the attack (default: pgd-l2)")
-    evaluate.add_argument("--n", type=_positive_int("--n"), default=None, help="attack only the first N test images (default: all)")
-    evaluate.add_argument("--steps", type=_positive_int("--steps"), default=None, help="attack iterations (default: the attack's own, 20 for pgd-l2)")
-    evaluate.add_argument("--budgets", type=_positive_float("--budgets"), nargs="*", default=[],
+    evaluate.add_argument("--n", type=integer("--n"), default=None, help="attack only the first N test images (default: all)")
+    evaluate.add_argument("--steps", type=integer("--steps"), default=None, help="attack iterations (default: the attack's own, 20 for pgd-l2)")
+    evaluate.add_argument("--budgets", type=positive_float("--budgets"), nargs="*", default=[],
                           help="also the error under the attack at each fixed ε, e.g. --budgets 0.1 (default: none; iterative attacks)")
-    evaluate.add_argument("--budget-n", type=_positive_int("--budget-n"), default=None,
+    evaluate.add_argument("--budget-n", type=integer("--budget-n"), default=None,
                           help="images for --budgets: the first N of the test split (default: all)")
     _common(evaluate)
 
@@ -199,7 +200,7 @@ def parser() -> argparse.ArgumentParser:
                                     "label: the data-stability curve (arXiv 1810.00953, §4)")
     stability.set_defaults(handler=_data_stability)
     stability.add_argument("--dataset", default="digits", help="the data set whose test images are measured (default: digits)")
-    stability.add_argument("--n", type=_positive_int("--n"), default=None, help="measure only the first N test images (default: all)")
+    stability.add_argument("--n", type=integer("--n"), default=None, help="measure only the first N test images (default: all)")
     stability.add_argument("--save", type=Path, default=None, help="also write the distances with provenance to this JSON file (default: none)")
     _common(stability)
 
@@ -214,7 +215,7 @@ def parser() -> argparse.ArgumentParser:
                        help="train nothing: write the table of the runs already finished and evaluated, listing the missing ones")
     stage.add_argument("--train-only", action="store_true",
                        help="train every run, evaluate none (evaluate later, e.g. on a GPU, with a plain sweep); write the partial table")
-    sweep.add_argument("--jobs", type=_positive_int("--jobs"), default=1, help="variants trained at once, each in its own process (default: 1)")
+    sweep.add_argument("--jobs", type=integer("--jobs"), default=1, help="variants trained at once, each in its own process (default: 1)")
     _common(sweep)
     return root
 
@@ -224,32 +225,6 @@ def _common(command: argparse.ArgumentParser) -> None:
                          help="folder with the real datasets (mnist/, cifar10/…) (default: $LIPREG_DATA_DIR, then the download cache)")
     command.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto, the GPU if there is one)")
     command.add_argument("--quiet", action="store_true", help="no progress bars (default: bars with an ETA on stderr)")
-
-
-def _positive_float(flag: str):
-    """An argparse type: a finite number > 0, else exit status 2 naming the flag and the value."""
-
-    def parse(text: str) -> float:
-        try:
-            return check_positive(flag, float(text))
-        except (ValueError, LipregError):
-            raise argparse.ArgumentTypeError(f"{flag} must be a number > 0, got {text!r}") from None
-
-    return parse
-
-
-def _positive_int(flag: str):
-    """An argparse type: an integer >= 1, else exit status 2 naming the flag and the value."""
-
-    def parse(text: str) -> int:
-        try:
-            return check_positive_int(flag, int(text))
-        except LipregError as error:   # a ValueError too: caught first
-            raise argparse.ArgumentTypeError(str(error)) from None
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag} must be an integer >= 1, got {text!r}") from None
-
-    return parse
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -46,13 +46,18 @@ TABLE_COLUMNS = [
 ]
 
 
+def percent_error(accuracy: float) -> float:
+    """A fraction correct as the % error the tables report: ``100 (1 − accuracy)``."""
+    return 100 * (1 - accuracy)
+
+
 def upgrade_row(row: Mapping, source: str = "a results table") -> dict:
     """A table row of any schema as a row of the current one (schema 1 rows get ``test_error``)."""
     row = dict(row)
     if "test_error" not in row:
         if not isinstance(row.get("test_accuracy"), (int, float)):
             raise LipregError(f"{source}: a row without test_error or a numeric test_accuracy; not a lipreg results table")
-        row["test_error"] = 100 * (1 - row.pop("test_accuracy"))
+        row["test_error"] = percent_error(row.pop("test_accuracy"))
     return row
 
 

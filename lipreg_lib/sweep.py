@@ -42,7 +42,7 @@ from .attacks import BLACK_BOX_ATTACKS, check_attack
 from .data import load_dataset
 from .reports import EVAL_JSON, budget_matches, check_budgets, check_image_counts, check_masking_run, entry_matches, evaluate_run, masking_matches
 from .locks import RunLocked, run_lock
-from .results import SCHEMA, TABLE_COLUMNS
+from .results import SCHEMA, TABLE_COLUMNS, percent_error
 from .runio import atomic_write, provenance, resolve_device, write_json
 from .train import RUN_JSON, TrainConfig, check_fits, config_differences, train
 from .validation import LipregError, check_choice, check_positive_int, check_writable_folder
@@ -325,7 +325,7 @@ def _row(label: str, config: TrainConfig, folder: Path, record: dict, report: di
     row = {
         "label": label, "seed": config.seed, "dataset": config.dataset, "model": config.model, "defence": record["defence"],
         "tanh_head": config.tanh_head, "eps": config.eps, "lam": config.lam, "epochs": config.epochs, "train_subset": config.train_subset,
-        "test_error": 100 * (1 - epochs[-1]["test_accuracy"]), "error_eps0": entry["error_eps0"], "error_eps0.1": entry["error_eps0.1"],
+        "test_error": percent_error(epochs[-1]["test_accuracy"]), "error_eps0": entry["error_eps0"], "error_eps0.1": entry["error_eps0.1"],
         "median_distance": entry["median_distance"], "not_found": entry["not_found"],
         "max_loss_gradient": entry["stability"]["max_loss_gradient"],
         "max_loss_gradient_per_example": entry["stability"]["max_loss_gradient_per_example"],

@@ -54,8 +54,13 @@ def check_positive(name: str, value: float) -> float:
 
 def check_positive_int(name: str, value: int) -> int:
     """Return ``value`` if it is an integer ``>= 1`` (epochs, batch sizes, iterations)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise LipregError(f"{name} must be an integer >= 1, got {value!r}")
+    return check_int_at_least(name, value, 1)
+
+
+def check_int_at_least(name: str, value: int, minimum: int) -> int:
+    """Return ``value`` if it is an integer ``>= minimum`` (0 warm-up steps; a grid of at least 2 budgets)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise LipregError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return value
 
 

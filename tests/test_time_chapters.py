@@ -53,4 +53,4 @@ def test_a_cell_over_its_own_limit_fails_the_chapter_and_records_nothing(tmp_pat
 
 def test_a_limit_that_is_not_a_positive_number_of_seconds_is_refused_by_name(tmp_path):
     run = time_chapters(slow_book(tmp_path), tmp_path / "times.json", "--stop-after", "0")
-    assert run.returncode == 2 and "--stop-after must be a positive number of seconds, got 0" in run.stderr
+    assert run.returncode == 2 and "--stop-after must be a number > 0, got '0'" in run.stderr

@@ -10,7 +10,7 @@ from pathlib import Path
 MODULES = ["lipreg_lib.gradients", "lipreg_lib.devices", "lipreg_lib.data", "lipreg_lib.models", "lipreg_lib.defences", "lipreg_lib.train", "lipreg_lib.runio",
            "lipreg_lib.attacks",
            "lipreg_lib.evaluate.clean", "lipreg_lib.evaluate.curves", "lipreg_lib.evaluate.stability", "lipreg_lib.evaluate.gallery", "lipreg_lib.lipschitz",
-           "lipreg_lib.compare", "lipreg_lib.sweep", "lipreg_lib.book", "lipreg_lib.panel"]
+           "lipreg_lib.compare", "lipreg_lib.sweep", "lipreg_lib.book", "lipreg_lib.panel", "lipreg_lib.arguments"]
 
 
 def plain(doc: str) -> str:

@@ -8,6 +8,7 @@ outputs of old results or old library code; the cache is dropped whenever those 
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import shutil
 import subprocess
@@ -47,7 +48,8 @@ def stamp(root: Path, inputs: str) -> None:
     (root / "_build" / STAMP).write_text(inputs)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)   # --help, or a typo refused
     inputs = drop_stale_cache(ROOT)
     if inputs:
         print("results or library changed since the last build: every chapter is executed again")

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from lipreg_lib.attacks import ALL_ATTACKS
-from lipreg_lib.data import Split
+from lipreg_lib import arguments
 from lipreg_lib.evaluate.gallery import gallery_record
 from lipreg_lib.runio import provenance, resolve_device, write_json
 from lipreg_lib.train.engine import load_run
@@ -25,20 +25,20 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", type=Path, required=True, help="a finished run folder (checkpoint.pt, run.json)")
     parser.add_argument("--data-dir", type=Path)
     parser.add_argument("--attacks", nargs="+", default=["fgsm", "pgd-l2", "ddn"], choices=sorted(ALL_ATTACKS))
-    parser.add_argument("--n", type=int, default=4, help="images in the gallery")
-    parser.add_argument("--search", type=int, default=64, help="first test images to attack when choosing them")
-    parser.add_argument("--out", type=Path, help="default: data/results/gallery_<dataset>.json")
+    parser.add_argument("--n", type=arguments.integer("--n"), default=4, help="images in the gallery")
+    parser.add_argument("--search", type=arguments.integer("--search"), default=64, help="first test images to attack when choosing them")
+    parser.add_argument("--out", type=arguments.writable_file("--out"), help="default: data/results/gallery_<dataset>.json")
     args = parser.parse_args(argv)
     if not (args.run / "run.json").exists():
         parser.error(f"--run {args.run}: no run.json there")
     device = resolve_device()
     try:
         model, dataset, config = load_run(args.run, device=str(device), data_dir=args.data_dir)
-        test = Split(dataset.test.x[: args.search], dataset.test.y[: args.search])
+        test = dataset.test.head(args.search)
         record = gallery_record(model, test, dataset.name, args.attacks, args.n)
     except LipregError as error:   # --n beyond --search, too few usable images, a run that does not load
         print(f"make_gallery: {error}", file=sys.stderr)

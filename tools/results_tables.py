@@ -1,20 +1,22 @@
 """Print the committed results (data/results/) as Markdown tables beside the paper's values, for the
 README, release notes and issue notes — so no number is ever typed in by hand.
 
-    python tools/results_tables.py              # every grid found
+    python tools/results_tables.py              # every grid of grids/ (a *-seeds grid joins its main one)
     python tools/results_tables.py mnist cifar10-fast
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from statistics import mean, stdev
 
 from lipreg_lib.book import load_results, load_runs, results_dir
 from lipreg_lib.compare import describe_pair, ranking_pairs, table3_directions, table3_rows
 from lipreg_lib.results import by_label as group_by_label
+from lipreg_lib.validation import LipregError, check_choice
 
-GRIDS = ("mnist", "fashion-mnist", "mnist-lambda", "cifar10-fast", "cifar10-table3")
+GRIDS = tuple(sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "grids").glob("*.yaml") if not p.stem.endswith("-seeds")))
 COLUMNS = (("% err ε=0", "error_eps0", 2), ("% err ε=0.1", "error_eps0.1", 2), ("median", "median_distance", 3),
            ("max ‖∇ℓ‖ (batch mean)", "max_loss_gradient", 4), ("max ‖∇ℓ‖ (per example)", "max_loss_gradient_per_example", 2),
            ("max ‖∇f‖₂,∞", "max_jacobian_norm", 2), ("s/epoch (first seed)", "epoch_seconds", 0))
@@ -67,9 +69,15 @@ def grid_table(name: str) -> str | None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("grids", nargs="*", default=GRIDS)
-    for name in parser.parse_args().grids:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("grids", nargs="*", default=GRIDS, metavar="GRID", help=f"among {', '.join(GRIDS)} (default: all)")
+    names = parser.parse_args().grids
+    try:
+        for name in names:
+            check_choice("grid", name, GRIDS)
+    except LipregError as error:
+        parser.error(str(error))
+    for name in names:
         table = grid_table(name)
         print(table if table else f"### {name}: no {results_dir() / (name + '.json')} yet\n")
 

@@ -12,18 +12,20 @@ import re
 from pathlib import Path
 
 from lipreg_lib.book import install_cell
+from lipreg_lib.runio import atomic_write
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "_config.yml"
 MARKER = "# On Colab:"
+URL = re.compile(r"(^repository:\s*\n\s+url:\s*)(\S+)", re.MULTILINE)   # the first key under ``repository:``
 
 
 def configured_repository() -> str:
     """``repository.url`` of ``_config.yml``."""
-    match = re.search(r"^repository:\s*\n\s+url:\s*(\S+)", CONFIG.read_text(), re.MULTILINE)
+    match = URL.search(CONFIG.read_text())
     if match is None:
         raise SystemExit(f"{CONFIG}: no repository.url")
-    return match.group(1)
+    return match.group(2)
 
 
 def chapters() -> list[Path]:
@@ -36,15 +38,15 @@ def install_cell_of(notebook: dict) -> dict | None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("url", help="https://… of the public repository holding this book")
     url = parser.parse_args().url.rstrip("/")
     if not re.fullmatch(r"https://[\w.~:/@%+-]+", url):
         raise SystemExit(f"not a plain https URL: {url!r}")
-    text, count = re.subn(r"(^repository:\s*\n\s+url:\s*)\S+", lambda m: m.group(1) + url, CONFIG.read_text(), flags=re.MULTILINE)
+    text, count = URL.subn(lambda m: m.group(1) + url, CONFIG.read_text())
     if count != 1:
         raise SystemExit(f"{CONFIG}: no 'url:' as the first key under 'repository:'; nothing changed")
-    CONFIG.write_text(text)
+    pages = {CONFIG: text}   # every new text is made before any is written; each file is replaced whole
     for path in chapters():
         notebook = json.loads(path.read_text())
         cell = install_cell_of(notebook)
@@ -52,7 +54,9 @@ def main() -> None:
             continue
         lines = install_cell(url).split("\n")
         cell["source"] = [line + "\n" for line in lines[:-1]] + [lines[-1]]
-        path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n")
+        pages[path] = json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
+    for path, page in pages.items():
+        atomic_write(path, lambda stream: stream.write(page.encode()))
     print(f"repository set to {url} in {CONFIG.name} and {len(chapters())} chapters")
 
 

@@ -31,6 +31,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError
 
 import lipreg_lib
+from lipreg_lib import arguments
 from lipreg_lib.book import FULL_GRIDS
 from lipreg_lib.runio import device_name, provenance, resolve_device, write_json
 
@@ -85,17 +86,15 @@ def run_load(seconds: float) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("chapters", nargs="*", help="chapter name prefixes (default: all)")
     parser.add_argument("--full", metavar="DATASET", choices=sorted(FULL_GRIDS), help="full mode on this data set")
     parser.add_argument("--book", type=Path, default=ROOT / "book")
-    parser.add_argument("--out", type=Path, default=ROOT / "data" / "results" / "chapter_times.json")
-    parser.add_argument("--timeout", type=int, default=3600, help="seconds a cell may run")
-    parser.add_argument("--stop-after", type=float, default=math.inf, metavar="SECONDS",
+    parser.add_argument("--out", type=arguments.writable_file("--out"), default=str(ROOT / "data" / "results" / "chapter_times.json"))
+    parser.add_argument("--timeout", type=arguments.integer("--timeout"), default=3600, help="seconds a cell may run")
+    parser.add_argument("--stop-after", type=arguments.positive_float("--stop-after"), default=math.inf, metavar="SECONDS",
                         help="seconds a chapter may run; one still running then is stopped and recorded as a lower bound")
     args = parser.parse_args(argv)
-    if not args.stop_after > 0:
-        parser.error(f"--stop-after must be a positive number of seconds, got {args.stop_after:g}")
     selected = chapters(args.book, args.chapters)
     os.environ["LIPREG_FULL"] = "1" if args.full else "0"
     if args.full:
