@@ -8,7 +8,7 @@ alone); on CUDA all run in one process, the peak memory reset between variants, 
 
 The commands that wrote the committed records (``data/results/``):
 
-    python benchmarks/defence_cost.py --models small-cnn --batch 32 --device cpu --out data/results/defence_cost_cpu.json
+    python benchmarks/defence_cost.py --models small-cnn --batch 32 --warmup 5 --repeats 30 --device cpu --out data/results/defence_cost_cpu.json
     python benchmarks/defence_cost.py --models fast-cnn --batch 256 --repeats 5 --device cpu --out data/results/defence_cost_cpu_fast.json
     python benchmarks/defence_cost.py --models resnet34 resnext34 --variants baseline --batch 128 --warmup 1 --repeats 3 \
         --device cpu --out data/results/cpu_step_paper_models.json

@@ -176,7 +176,6 @@ COST_VARIANTS = {  # id: (label, defence spec, tanh head): what benchmarks/defen
     "tulip-fd": ("tulip, finite diff. (tulip-fd)", "tulip-fd", False),
     "tanh+tulip": ("tanh + tulip", "tulip", True),
 }
-_COST_IDS = {label: key for key, (label, _, _) in COST_VARIANTS.items()}  # records written before rows had an id
 
 
 def cost_rows(benchmarks: Iterable[Mapping]) -> list[dict]:
@@ -186,13 +185,13 @@ def cost_rows(benchmarks: Iterable[Mapping]) -> list[dict]:
     rows = []
     for record in benchmarks:
         where, settings = record["provenance"]["device"], record["settings"]
-        autotuned = settings.get("cudnn_benchmark", True) if "cuda" in settings["device"] else None
+        autotuned = settings["cudnn_benchmark"] if "cuda" in settings["device"] else None
         for row in record["rows"]:
-            variant = row.get("id") or _COST_IDS[row["variant"]]
+            variant = row["id"]
             if variant == "baseline":
                 continue
             bounded = variant in COST_BOUNDED
-            rows.append({"device": where, "model": row["model"], "precision": row.get("precision", "fp32"),
+            rows.append({"device": where, "model": row["model"], "precision": row["precision"],
                          "batch": settings["batch"], "cudnn_benchmark": autotuned, "defence": row["variant"], "id": variant,
                          "ms_per_step": 1000 * row["seconds"], "time_ratio": row["time_ratio"],
                          "within_paper_bound": row["time_ratio"] <= COST_BOUND if bounded else None})
