@@ -172,7 +172,6 @@ def main() -> int:
             results.append(check_page(page, url, relative, (args.site / relative).read_text()))
             results[-1]["phone"] = phone_view
             if args.screenshots and relative in args.shoot:
-                args.screenshots.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(args.screenshots / (Path(relative).stem + ".png")), full_page=False)
                 plot = page.locator(".plotly-graph-div", has=page.locator(".slider-container")).first
                 if plot.count():
