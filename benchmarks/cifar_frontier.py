@@ -68,18 +68,20 @@ def main() -> None:
     parser.add_argument("--append", action="store_true",
                         help="add the points to the rows already in --out (same device and seed, else refused)")
     args = parser.parse_args()
+    where = provenance(resolve_device(args.device))["device"]   # the machine, not the flag: "auto" or "cuda:0" name no card
+    rows = []
+    if args.append and args.out.exists():
+        earlier = json.loads(args.out.read_text())
+        differ = {name: (then, now) for name, then, now in (("device", earlier["provenance"]["device"], where),
+                                                            ("seed", earlier["settings"]["seed"], args.seed)) if then != now}
+        if differ:   # minutes of another machine (or another seed's error) would not be comparable
+            parser.error(f"--append to {str(args.out)!r}, whose points were measured with "
+                         + ", ".join(f"{name} {then!r}, not {now!r}" for name, (then, now) in differ.items()))
+        rows = earlier["rows"]
     try:
         load_dataset("cifar10", args.data_dir)   # the data are there, before the first training starts
     except LipregError as error:
         parser.error(str(error))
-    rows = []
-    if args.append and args.out.exists():
-        earlier = json.loads(args.out.read_text())
-        mismatch = {k: (earlier["settings"][k], getattr(args, k)) for k in ("device", "seed") if earlier["settings"][k] != getattr(args, k)}
-        if mismatch:
-            parser.error(f"--append to {str(args.out)!r}, whose points were measured with "
-                         + ", ".join(f"{k} {a!r}, not {b!r}" for k, (a, b) in mismatch.items()))
-        rows = earlier["rows"]
     for width, epochs in args.points:
         rows.append({**train_point(width, epochs, args.data_dir, args.device, args.seed), "command": sys.argv})
         print(f"  width {width:3d}, {epochs:2d} epochs: {rows[-1]['test_error']:.2f} % test error in {rows[-1]['minutes']:.1f} min",
@@ -88,8 +90,8 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for r in sorted(rows, key=lambda r: r["minutes"]):
         print(f"| {r['width']} | {r['epochs']} | {r['parameters']:,} | {r['minutes']:.1f} | {r['test_error']:.2f} | {r.get('test_error_flip_tta', float('nan')):.2f} |")
-    write_json(args.out, {"settings": {"points": [[r["width"], r["epochs"]] for r in rows], "device": args.device, "seed": args.seed,
-                                       "recipe": "fast"},
+    write_json(args.out, {"settings": {"points": [[r["width"], r["epochs"]] for r in rows], "device": str(resolve_device(args.device)),
+                                       "seed": args.seed, "recipe": "fast"},
                           "provenance": provenance(resolve_device(args.device)), "rows": rows})
     print(f"wrote {args.out}")
 

@@ -137,6 +137,7 @@ def main() -> None:
     parser.add_argument("--profile", nargs=2, metavar=("MODEL", "VARIANT"),
                         help="print where one variant's step spends its time (torch.profiler, top operators) and exit")
     args = parser.parse_args()
+    args.device = str(resolve_device(args.device))   # recorded as resolved: "auto" would not say a GPU ran it
     if args.profile:
         model_name, variant = args.profile
         if model_name not in MODELS or variant not in VARIANTS:

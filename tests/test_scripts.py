@@ -64,10 +64,11 @@ def test_an_output_path_that_cannot_be_written_is_refused_before_the_work(tmp_pa
     assert status == 2 and "is a file" in err, err
 
 
-def test_frontier_points_are_appended_only_to_points_of_the_same_device_and_seed(tmp_path, monkeypatch, capsys, data_dir):
+def test_frontier_points_are_appended_only_to_points_of_the_same_machine_and_seed(tmp_path, monkeypatch, capsys):
     import json
     out = tmp_path / "frontier.json"
-    out.write_text(json.dumps({"settings": {"points": [[32, 4]], "device": "cpu", "seed": 0, "recipe": "fast"}, "rows": []}))
-    status, err = run_script("benchmarks/cifar_frontier.py", ["--data-dir", str(data_dir), "--points", "32:1", "--seed", "1",
-                                                              "--append", "--out", str(out)], monkeypatch, capsys)
-    assert status == 2 and "whose points were measured with seed 0, not 1" in err, err
+    out.write_text(json.dumps({"settings": {"points": [[32, 4]], "device": "cuda", "seed": 0, "recipe": "fast"},
+                               "provenance": {"device": "NVIDIA H100 80GB HBM3"}, "rows": []}))
+    status, err = run_script("benchmarks/cifar_frontier.py", ["--data-dir", str(tmp_path / "no-data"), "--points", "32:1", "--seed", "1",
+                                                              "--device", "cpu", "--append", "--out", str(out)], monkeypatch, capsys)
+    assert status == 2 and "measured with device 'NVIDIA H100 80GB HBM3', not 'cpu (" in err and "seed 0, not 1" in err, err

@@ -158,6 +158,8 @@ def main() -> int:
     args = parser.parse_args()
     pages = sorted(str(p.relative_to(args.site)) for p in (args.site / "book").glob("*.html"))
     server, url = serve(args.site)
+    if args.screenshots:
+        args.screenshots.mkdir(parents=True, exist_ok=True)
     results = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
@@ -165,7 +167,6 @@ def main() -> int:
         for relative in pages:
             shot = None
             if args.screenshots and relative in args.shoot:
-                args.screenshots.mkdir(parents=True, exist_ok=True)
                 shot = args.screenshots / (Path(relative).stem + "-phone.png")
             phone_view = phone_check(phone, url, relative, shot)
             page = context.new_page()
