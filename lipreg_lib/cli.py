@@ -9,8 +9,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .arguments import integer, positive_float
-from .validation import LipregError, check_writable_file
+from .arguments import integer, positive_float, writable_file
+from .validation import LipregError
 
 
 def _info(args: argparse.Namespace) -> int:
@@ -56,8 +56,6 @@ def _data_lipschitz(args: argparse.Namespace) -> int:
     from .runio import provenance, resolve_device, write_json
 
     device = resolve_device(args.device)
-    if args.save:
-        check_writable_file(args.save, "--save")
     train = load_dataset(args.dataset, args.data_dir).train.to(device)
     started = time.perf_counter()
     result = data_lipschitz(train.x, train.y, progress=not args.quiet)
@@ -80,8 +78,6 @@ def _data_stability(args: argparse.Namespace) -> int:
     from .runio import provenance, resolve_device, write_json
 
     device = resolve_device(args.device)
-    if args.save:
-        check_writable_file(args.save, "--save")
     data = load_dataset(args.dataset, args.data_dir)
     check_image_counts({"--n": args.n}, len(data.test), f"the {len(data.test)} test images of {args.dataset!r}")
     test, train = data.test.head(args.n).to(device), data.train.to(device)
@@ -193,7 +189,7 @@ def parser() -> argparse.ArgumentParser:
     lipschitz = commands.add_parser("data-lipschitz", help="the Lipschitz constant of a training set (arXiv 1810.00953, eq. 13)")
     lipschitz.set_defaults(handler=_data_lipschitz)
     lipschitz.add_argument("--dataset", default="digits", help="the training set to measure (default: digits)")
-    lipschitz.add_argument("--save", type=Path, default=None, help="also write the result with provenance to this JSON file (default: none)")
+    lipschitz.add_argument("--save", type=writable_file("--save"), default=None, help="also write the result with provenance to this JSON file (default: none)")
     _common(lipschitz)
 
     stability = commands.add_parser("data-stability", help="each test image's distance to the nearest training image of another "
@@ -201,7 +197,7 @@ def parser() -> argparse.ArgumentParser:
     stability.set_defaults(handler=_data_stability)
     stability.add_argument("--dataset", default="digits", help="the data set whose test images are measured (default: digits)")
     stability.add_argument("--n", type=integer("--n"), default=None, help="measure only the first N test images (default: all)")
-    stability.add_argument("--save", type=Path, default=None, help="also write the distances with provenance to this JSON file (default: none)")
+    stability.add_argument("--save", type=writable_file("--save"), default=None, help="also write the distances with provenance to this JSON file (default: none)")
     _common(stability)
 
     sweep = commands.add_parser("sweep", help="train and evaluate every configuration of a grid file, resumably")
