@@ -22,7 +22,7 @@ from lipreg_lib import arguments
 from lipreg_lib.data import load_dataset
 from lipreg_lib.evaluate.clean import clean_metrics
 from lipreg_lib.results import percent_error
-from lipreg_lib.runio import provenance, resolve_device, write_json
+from lipreg_lib.runio import device_name, provenance, resolve_device, write_json
 from lipreg_lib.train import load_run
 from lipreg_lib.validation import LipregError
 
@@ -68,7 +68,8 @@ def main() -> None:
     parser.add_argument("--append", action="store_true",
                         help="add the points to the rows already in --out (same device and seed, else refused)")
     args = parser.parse_args()
-    where = provenance(resolve_device(args.device))["device"]   # the machine, not the flag: "auto" or "cuda:0" name no card
+    device = resolve_device(args.device)
+    where = device_name(device)   # the machine, not the flag: "auto" or "cuda:0" name no card
     rows = []
     if args.append and args.out.exists():
         earlier = json.loads(args.out.read_text())
@@ -90,9 +91,9 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for r in sorted(rows, key=lambda r: r["minutes"]):
         print(f"| {r['width']} | {r['epochs']} | {r['parameters']:,} | {r['minutes']:.1f} | {r['test_error']:.2f} | {r.get('test_error_flip_tta', float('nan')):.2f} |")
-    write_json(args.out, {"settings": {"points": [[r["width"], r["epochs"]] for r in rows], "device": str(resolve_device(args.device)),
+    write_json(args.out, {"settings": {"points": [[r["width"], r["epochs"]] for r in rows], "device": str(device),
                                        "seed": args.seed, "recipe": "fast"},
-                          "provenance": provenance(resolve_device(args.device)), "rows": rows})
+                          "provenance": provenance(device), "rows": rows})
     print(f"wrote {args.out}")
 
 
