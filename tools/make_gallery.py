@@ -3,7 +3,7 @@
     python tools/make_gallery.py --run RUN_DIR --data-dir ../shared/data [--attacks fgsm pgd-l2 ddn] [--n 4]
 
 Writes ``data/results/gallery_<dataset>.json``: the run's config and training provenance, this
-command's provenance, and per image the clean pixels and each attack's perturbation
+command and its provenance, and per image the clean pixels and each attack's perturbation
 (:mod:`lipreg_lib.evaluate.gallery`).
 """
 
@@ -44,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"make_gallery: {error}", file=sys.stderr)
         return 2
     run = json.loads((args.run / "run.json").read_text())
-    record = {**record, "run": {"config": run["config"], "provenance": run["provenance"]}, "provenance": provenance(device)}
+    command = [sys.argv[0], *(sys.argv[1:] if argv is None else argv)]
+    record = {**record, "run": {"config": run["config"], "provenance": run["provenance"]}, "command": command, "provenance": provenance(device)}
     out = args.out or ROOT / "data" / "results" / f"gallery_{dataset.name}.json"
     write_json(out, record)
     print(f"{out}: {len(record['images'])} images x {len(args.attacks)} attacks")
