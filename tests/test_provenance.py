@@ -1,15 +1,18 @@
-"""The commit a result records, and when it counts as dirty."""
+"""What a result records of its origin: the commit (and when it counts as dirty) and the device."""
 
+import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 
-from lipreg_lib.runio import git_commit
+import torch
 
-pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+from lipreg_lib.runio import cpu_model, git_commit
 
 
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_git_commit_is_dirty_for_changed_code_but_not_for_rewritten_results(tmp_path):
     def git(*args):
         return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path,
@@ -29,3 +32,17 @@ def test_git_commit_is_dirty_for_changed_code_but_not_for_rewritten_results(tmp_
     assert git_commit(tmp_path) == git_commit(inside) == head
     (tmp_path / "code.py").write_text("x = 2\n")
     assert git_commit(tmp_path) == git_commit(inside) == head + "-dirty"
+
+
+def test_a_cpu_device_names_the_instruction_set_and_threads_a_bitwise_rerun_needs():
+    """Another vector instruction set trains another network from the same seed (measured: MNIST, one
+    epoch, AVX2 against ATen's default kernels), so the record must tell the two apart."""
+    name = "import torch; from lipreg_lib.runio import device_name; print(device_name(torch.device('cpu')))"
+
+    def recorded(**env) -> str:
+        return subprocess.run([sys.executable, "-c", name], env={**os.environ, **env}, capture_output=True, text=True,
+                              check=True).stdout.strip()
+
+    assert "DEFAULT" in recorded(ATEN_CPU_CAPABILITY="default")   # whatever this machine's own set is
+    assert recorded(OMP_NUM_THREADS="1").endswith(", 1 threads)")
+    assert recorded().startswith(f"cpu ({cpu_model()}, {torch.backends.cpu.get_cpu_capability()}, ")
