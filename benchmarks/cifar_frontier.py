@@ -90,7 +90,7 @@ def main() -> None:
     print("| width | epochs | parameters | minutes | % test error | with flip TTA |")
     print("|---|---|---|---|---|---|")
     for r in sorted(rows, key=lambda r: r["minutes"]):
-        print(f"| {r['width']} | {r['epochs']} | {r['parameters']:,} | {r['minutes']:.1f} | {r['test_error']:.2f} | {r.get('test_error_flip_tta', float('nan')):.2f} |")
+        print(f"| {r['width']} | {r['epochs']} | {r['parameters']:,} | {r['minutes']:.1f} | {r['test_error']:.2f} | {r['test_error_flip_tta']:.2f} |")
     write_json(args.out, {"settings": {"points": [[r["width"], r["epochs"]] for r in rows], "device": str(device),
                                        "seed": args.seed, "recipe": "fast"},
                           "provenance": provenance(device), "rows": rows})
