@@ -9,7 +9,7 @@ import pytest
 
 import torch
 
-from lipreg_lib.runio import cpu_model, git_commit
+from lipreg_lib.runio import cpu_model, device_name, git_commit
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
@@ -38,11 +38,7 @@ def test_a_cpu_device_names_the_instruction_set_and_threads_a_bitwise_rerun_need
     """Another vector instruction set trains another network from the same seed (measured: MNIST, one
     epoch, AVX2 against ATen's default kernels), so the record must tell the two apart."""
     name = "import torch; from lipreg_lib.runio import device_name; print(device_name(torch.device('cpu')))"
-
-    def recorded(**env) -> str:
-        return subprocess.run([sys.executable, "-c", name], env={**os.environ, **env}, capture_output=True, text=True,
-                              check=True).stdout.strip()
-
-    assert "DEFAULT" in recorded(ATEN_CPU_CAPABILITY="default")   # whatever this machine's own set is
-    assert recorded(OMP_NUM_THREADS="1").endswith(", 1 threads)")
-    assert recorded().startswith(f"cpu ({cpu_model()}, {torch.backends.cpu.get_cpu_capability()}, ")
+    other = subprocess.run([sys.executable, "-c", name], env={**os.environ, "ATEN_CPU_CAPABILITY": "default", "OMP_NUM_THREADS": "1"},
+                           capture_output=True, text=True, check=True).stdout.strip()
+    assert "DEFAULT" in other and other.endswith(", 1 threads)")   # whatever this machine's own set and cores are
+    assert device_name(torch.device("cpu")).startswith(f"cpu ({cpu_model()}, {torch.backends.cpu.get_cpu_capability()}, ")
