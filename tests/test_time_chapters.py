@@ -54,3 +54,23 @@ def test_a_cell_over_its_own_limit_fails_the_chapter_and_records_nothing(tmp_pat
 def test_a_limit_that_is_not_a_positive_number_of_seconds_is_refused_by_name(tmp_path):
     run = time_chapters(slow_book(tmp_path), tmp_path / "times.json", "--stop-after", "0")
     assert run.returncode == 2 and "--stop-after must be a number > 0, got '0'" in run.stderr
+
+
+def test_merge_adds_another_machines_entries_and_replaces_only_the_same_chapter_mode_and_device(tmp_path):
+    def entry(chapter, device, seconds):
+        return {"chapter": chapter, "mode": "mnist", "device": device, "seconds": seconds}
+    out, gpu = tmp_path / "times.json", tmp_path / "gpu.json"
+    out.write_text(json.dumps({"times": [entry("01_a", "cpu", 60.0), entry("01_a", "H100", 30.0), entry("02_b", "H100", 9.0)]}))
+    gpu.write_text(json.dumps({"times": [entry("01_a", "H100", 25.0), entry("03_c", "H100", 5.0)]}))
+    run = time_chapters(tmp_path / "no-book", out, "--merge", str(gpu))
+    assert run.returncode == 0, run.stdout + run.stderr
+    times = sorted((t["chapter"], t["device"], t["seconds"]) for t in json.loads(out.read_text())["times"])
+    assert times == [("01_a", "H100", 25.0), ("01_a", "cpu", 60.0), ("02_b", "H100", 9.0), ("03_c", "H100", 5.0)]
+
+
+def test_merge_refuses_a_file_that_is_not_a_chapter_times_record_by_name_and_writes_nothing(tmp_path):
+    out, bad = tmp_path / "times.json", tmp_path / "bad.json"
+    bad.write_text(json.dumps({"times": [{"chapter": "01_a", "seconds": 3.0}]}))
+    run = time_chapters(tmp_path / "no-book", out, "--merge", str(bad))
+    assert run.returncode == 2 and f"--merge '{bad}' is not a chapter-times record (an entry without 'mode')" in run.stderr, run.stderr
+    assert not out.exists()

@@ -4,6 +4,7 @@
     python tools/time_chapters.py --full mnist 01 04       # full mode on MNIST, chapters 01 and 04
     python tools/time_chapters.py --book DIR --out FILE    # another copy of the chapters (the wheel test)
     python tools/time_chapters.py --full cifar10 06 --stop-after 7200   # at most two hours, then a lower bound
+    python tools/time_chapters.py --merge gpu.json                      # add the entries another machine wrote
 
 The kernel is this interpreter (so the ``lipreg_lib`` it imports is the one this interpreter finds: the
 checkout's, or an installed wheel's). Each chapter's time is merged into ``--out`` (default
@@ -13,6 +14,8 @@ provenance; a chapter that fails is named and the command exits 1. A chapter sti
 ``--stop-after`` seconds have passed is stopped and recorded as a lower bound (``"stopped": true``, with
 the code cell it was in): the chapter takes more than that. The latest run of a chapter in a mode on a
 device replaces the one recorded before it, stopped or not, since the chapter may have changed since.
+``--merge`` adds the entries of files that runs elsewhere wrote (a rented GPU) by the same rule, and
+executes nothing.
 """
 
 from __future__ import annotations
@@ -85,6 +88,14 @@ def run_load(seconds: float) -> float:
     return fifteen if seconds >= 900 else five if seconds >= 300 else one
 
 
+def merge(out: Path, entries: list[dict]) -> None:
+    """Write ``entries`` into the record at ``out``, each replacing the entry of its chapter, mode and device."""
+    record = json.loads(out.read_text()) if out.exists() else {"times": []}
+    keys = {(e["chapter"], e["mode"], e["device"]) for e in entries}
+    record["times"] = [t for t in record["times"] if (t["chapter"], t["mode"], t["device"]) not in keys] + entries
+    write_json(out, record)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("chapters", nargs="*", help="chapter name prefixes (default: all)")
@@ -94,7 +105,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=arguments.integer("--timeout"), default=3600, help="seconds a cell may run")
     parser.add_argument("--stop-after", type=arguments.positive_float("--stop-after"), default=math.inf, metavar="SECONDS",
                         help="seconds a chapter may run; one still running then is stopped and recorded as a lower bound")
+    parser.add_argument("--merge", nargs="+", type=Path, metavar="FILE", help="merge these records' entries into --out; run no chapter")
     args = parser.parse_args(argv)
+    if args.merge:
+        if args.chapters or args.full:
+            parser.error("--merge runs no chapter: give it no chapters and no --full")
+        entries = []
+        for path in args.merge:
+            try:
+                times = json.loads(path.read_text())["times"]
+                unnamed = next((key for t in times for key in ("chapter", "mode", "device") if key not in t), None)
+            except (OSError, ValueError, KeyError, TypeError) as error:
+                parser.error(f"--merge {str(path)!r} is not a chapter-times record ({type(error).__name__}: {error})")
+            if unnamed:   # every entry names what it timed, and where
+                parser.error(f"--merge {str(path)!r} is not a chapter-times record (an entry without {unnamed!r})")
+            entries += times
+        merge(args.out, entries)
+        print(f"merged {len(entries)} entries into {args.out}")
+        return 0
     selected = chapters(args.book, args.chapters)
     os.environ["LIPREG_FULL"] = "1" if args.full else "0"
     if args.full:
@@ -114,15 +142,12 @@ def main(argv: list[str] | None = None) -> int:
             continue
         stopped = f" (stopped in code cell {timing.stopped_in} of {timing.code_cells}: a lower bound)" if timing.stopped_in else ""
         print(f"{path.stem}: {timing.seconds:.1f} s{stopped}", flush=True)
-        record = json.loads(args.out.read_text()) if args.out.exists() else {"times": []}
         entry = {"chapter": path.stem, "mode": mode, "device": device_name(device), "seconds": round(timing.seconds, 1),
                  "load_average": round(max(load, run_load(timing.seconds)), 2), "cpu_count": os.cpu_count(),
                  "lipreg_lib": lipreg_lib.__file__, "provenance": provenance(device)}
         if timing.stopped_in:
             entry |= {"stopped": True, "stopped_in_cell": timing.stopped_in, "code_cells": timing.code_cells}
-        record["times"] = [t for t in record["times"] if (t["chapter"], t["mode"], t["device"]) != (path.stem, mode, entry["device"])]
-        record["times"].append(entry)
-        write_json(args.out, record)
+        merge(args.out, [entry])
     if failed:
         print(f"time_chapters: {len(failed)} chapter(s) failed: {', '.join(failed)}", file=sys.stderr)
         return 1
