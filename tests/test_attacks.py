@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lipreg_lib.attacks import (IterativeAttack, attack_loss, ddn, drive, foolbox_minimal, foolbox_pgd_grid, get_attack, minimal_distance,
-                                minimal_distance_batch, project, run_attack)
+                                minimal_distance_batch, project, recheck, run_attack)
 from lipreg_lib.data import Split
 from lipreg_lib.evaluate.budget import error_at_budget
 from lipreg_lib.evaluate.clean import logits_of
@@ -225,6 +225,29 @@ def test_the_driver_trusts_no_claim_of_an_attack(trained, digits):
 
     escaped = drive(trained, test, "outside", outside, {}, batch_size=25)
     assert torch.all(escaped.distances[~wrong] == math.inf)
+
+
+def test_recheck_tells_fooled_from_on_the_boundary_and_refuses_a_clean_image(trained, digits):
+    """recheck: fooled where another logit wins; on the boundary where the margin is within 10⁻⁴ of the
+    largest |logit| (at least 1); an attack's reported examples all pass ``fooled | on_boundary``, and a
+    clean image put in one's place fails it."""
+    identity = nn.Linear(2, 2, bias=False)
+    with torch.no_grad():
+        identity.weight.copy_(torch.eye(2))
+    z = torch.tensor([[0.2, 0.9], [0.9, 0.2], [0.5, 0.5 + 5e-5], [0.5 + 5e-5, 0.5], [100.0, 100.005], [100.0, 100.02]])
+    fooled, on_boundary = recheck(identity, z, torch.zeros(6, dtype=torch.long))
+    assert fooled.tolist() == [True, False, True, False, True, True]
+    assert on_boundary.tolist() == [False, False, True, True, True, False]   # the tolerance scales with the logits
+
+    test = Split(digits.test.x[:60], digits.test.y[:60])
+    result = run_attack(trained, test, "pgd-l2")
+    found = result.found & (result.distances > 0)
+    fooled, on_boundary = recheck(trained, result.adversarial[found], test.y[found])
+    assert found.sum() > 40 and torch.all(fooled | on_boundary)
+    planted = result.adversarial[found].clone()
+    planted[0] = test.floats()[found][0]   # correctly classified, far from the boundary
+    fooled, on_boundary = recheck(trained, planted, test.y[found])
+    assert not (fooled[0] or on_boundary[0]) and torch.all((fooled | on_boundary)[1:])
 
 
 def test_a_point_found_below_a_failed_budget_reopens_the_search_below_it():

@@ -11,7 +11,7 @@ from torch import nn
 from ..data import Split
 from ..validation import LipregError, check_choice, check_positive_int
 from .ddn import ddn, ddn_batch
-from .driver import checked, drive
+from .driver import checked, drive, recheck
 from .engine import ATTACKS, LOSSES, SCHEDULES, STEP_RULES, IterativeAttack, attack_loss, get_attack, project, step_direction
 from .foolbox_attacks import BLACK_BOX_ATTACKS, FOOLBOX_ATTACKS, foolbox_minimal, foolbox_pgd_grid
 from .minimal import minimal_distance, minimal_distance_batch
@@ -57,5 +57,5 @@ def run_attack(model: nn.Module, split: Split, name: str, *, steps: int | None =
 
 __all__ = [
     "ALL_ATTACKS", "ATTACKS", "BLACK_BOX_ATTACKS", "FOOLBOX_ATTACKS", "STEP_RULES", "AttackResult", "IterativeAttack", "LOSSES", "SCHEDULES", "attack_loss", "check_attack", "checked", "ddn", "ddn_batch", "drive",
-    "foolbox_minimal", "foolbox_pgd_grid", "get_attack", "minimal_distance", "minimal_distance_batch", "project", "run_attack", "step_direction",
+    "foolbox_minimal", "foolbox_pgd_grid", "get_attack", "minimal_distance", "minimal_distance_batch", "project", "recheck", "run_attack", "step_direction",
 ]

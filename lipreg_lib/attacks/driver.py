@@ -6,7 +6,8 @@ then trusts nothing it claims: an example the model still classifies as ``y``, o
 image box, gets distance ``inf``; an image misclassified clean gets distance ``0`` and itself as its
 example; every other distance is the Euclidean norm ``‖x' − x‖₂`` of the example returned. So a
 reported distance is always that of a real, checked adversarial image (foolbox's ``raw, clipped,
-success`` contract, with ``success`` recomputed here).
+success`` contract, with ``success`` recomputed here). :func:`recheck` is the reader's own re-check,
+outside the driver's batches.
 """
 
 from __future__ import annotations
@@ -22,7 +23,10 @@ from ..devices import full_float32, model_device
 from ..gradients import flat_norms
 from ..models.modes import eval_mode
 from ..validation import check_positive_int
+from .engine import class_margin
 from .result import AttackResult
+
+ROUNDING = 1e-4  # relative to the largest |logit|: about 840 float32 units in the last place (2⁻²³ each)
 
 BatchAttack = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 
@@ -40,6 +44,23 @@ def checked(model: nn.Module, x: torch.Tensor, y: torch.Tensor, adversarial: tor
     distances[wrong] = 0.0
     adversarial = torch.where(wrong.view(-1, *[1] * (x.dim() - 1)), x, adversarial)
     return distances, adversarial
+
+
+@torch.no_grad()
+def recheck(model: nn.Module, adversarial: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(fooled, on_boundary)`` for examples evaluated again, in one batch of their own, in eval mode and
+    full float32 on the model's device: ``fooled`` where another class wins (class margin
+    ``z_y − max_{j≠y} z_j < 0``), ``on_boundary`` where ``|z_y − max_{j≠y} z_j| ≤ 10⁻⁴ · max(1, maxⱼ |zⱼ|)``.
+    There float32 rounding decides the label, and on a GPU it changes with the batch an example is
+    evaluated in (cuDNN chooses kernels by the batch's shape): an attack that stops at the first crossing
+    (DeepFool) can leave such examples, which the driver's check in its batch and this one may then count
+    differently. ``fooled | on_boundary`` holds for every example an attack reports; a non-adversarial
+    one fails it. The results are on the CPU."""
+    with eval_mode(model), full_float32():
+        logits = model(adversarial.to(model_device(model))).float().cpu()
+    margin = class_margin(logits, y.cpu())
+    scale = logits.abs().amax(1).clamp(min=1.0)
+    return margin < 0, margin.abs() <= ROUNDING * scale
 
 
 def drive(model: nn.Module, split: Split, name: str, batch_attack: BatchAttack, settings: dict, *, batch_size: int = 500,
