@@ -66,7 +66,8 @@ def full_float32() -> Iterator[None]:
     An attack's example lies just past the decision boundary, so under TF32 a re-evaluation of it in
     another batch can land on the other side. Attacks, :func:`~lipreg_lib.evaluate.clean.logits_of` and
     the evaluation statistics compute in full float32, where a reported example stays adversarial when
-    checked again (training keeps the GPU's default). ``torch.set_float32_matmul_precision("medium")``,
+    checked again, except one left on the boundary to within float32 rounding, whose label can still
+    change with the batch on a GPU (:func:`~lipreg_lib.attacks.recheck`; training keeps the GPU's default). ``torch.set_float32_matmul_precision("medium")``,
     common advice on GPUs, also puts oneDNN's CPU products in bfloat16 (CPUs with AMX honour it): that is
     switched off too. On torch ≥ 2.9 this sets :func:`precision_leaves` to ``"ieee"`` (their legacy flags
     raise once these were used); on older torch the cuDNN flag and the float32 matmul precision.

@@ -53,6 +53,11 @@ def git_commit(root: Path | None = None) -> str:
     return commit + ("-dirty" if dirty else "")
 
 
+def short_commit(commit: str, digits: int = 7) -> str:
+    """The first ``digits`` of a recorded commit, keeping its ``-dirty`` suffix (see :func:`git_commit`)."""
+    return commit[:digits] + ("-dirty" if commit.endswith("-dirty") and len(commit) > digits + 6 else "")
+
+
 def cpu_model() -> str:
     """The processor's model name (``/proc/cpuinfo`` on Linux), else the platform's machine type."""
     try:

@@ -42,3 +42,10 @@ def test_a_cpu_device_names_the_instruction_set_and_threads_a_bitwise_rerun_need
                            capture_output=True, text=True, check=True).stdout.strip()
     assert "DEFAULT" in other and other.endswith(", 1 threads)")   # whatever this machine's own set and cores are
     assert device_name(torch.device("cpu")).startswith(f"cpu ({cpu_model()}, {torch.backends.cpu.get_cpu_capability()}, ")
+
+
+def test_a_short_commit_keeps_the_dirty_suffix():
+    from lipreg_lib.runio import short_commit
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    assert (short_commit(commit), short_commit(commit + "-dirty"), short_commit(commit + "-dirty", 12)) == ("0123456", "0123456-dirty", "0123456789ab-dirty")
+    assert short_commit("unknown") == "unknown"

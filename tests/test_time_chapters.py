@@ -60,17 +60,25 @@ def test_merge_adds_another_machines_entries_and_replaces_only_the_same_chapter_
     def entry(chapter, device, seconds):
         return {"chapter": chapter, "mode": "mnist", "device": device, "seconds": seconds}
     out, gpu = tmp_path / "times.json", tmp_path / "gpu.json"
-    out.write_text(json.dumps({"times": [entry("01_a", "cpu", 60.0), entry("01_a", "H100", 30.0), entry("02_b", "H100", 9.0)]}))
-    gpu.write_text(json.dumps({"times": [entry("01_a", "H100", 25.0), entry("03_c", "H100", 5.0)]}))
+    quick = {**entry("01_a", "H100", 20.0), "mode": "quick"}
+    out.write_text(json.dumps({"times": [entry("01_a", "cpu", 60.0), entry("01_a", "H100", 30.0), entry("02_b", "H100", 9.0), quick]}))
+    gpu.write_text(json.dumps({"times": [entry("01_a", "H100", 27.0), entry("03_c", "H100", 5.0), entry("01_a", "H100", 25.0)]}))
     run = time_chapters(tmp_path / "no-book", out, "--merge", str(gpu))
     assert run.returncode == 0, run.stdout + run.stderr
-    times = sorted((t["chapter"], t["device"], t["seconds"]) for t in json.loads(out.read_text())["times"])
-    assert times == [("01_a", "H100", 25.0), ("01_a", "cpu", 60.0), ("02_b", "H100", 9.0), ("03_c", "H100", 5.0)]
+    times = sorted((t["chapter"], t["mode"], t["device"], t["seconds"]) for t in json.loads(out.read_text())["times"])
+    assert times == [("01_a", "mnist", "H100", 25.0), ("01_a", "mnist", "cpu", 60.0), ("01_a", "quick", "H100", 20.0),
+                     ("02_b", "mnist", "H100", 9.0), ("03_c", "mnist", "H100", 5.0)]   # the later of two same keys
 
 
 def test_merge_refuses_a_file_that_is_not_a_chapter_times_record_by_name_and_writes_nothing(tmp_path):
     out, bad = tmp_path / "times.json", tmp_path / "bad.json"
-    bad.write_text(json.dumps({"times": [{"chapter": "01_a", "seconds": 3.0}]}))
-    run = time_chapters(tmp_path / "no-book", out, "--merge", str(bad))
-    assert run.returncode == 2 and f"--merge '{bad}' is not a chapter-times record (an entry without 'mode')" in run.stderr, run.stderr
-    assert not out.exists()
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"times": [{"chapter": "01_a", "mode": "quick", "device": "cpu", "seconds": 3.0}]}))
+    for times, missing in (([{"chapter": "01_a", "seconds": 3.0}], "mode"),
+                           ([{"chapter": "01_a", "mode": "quick", "device": "cpu", "seconds": 3.0, "stopped": True, "code_cells": 4}], "stopped_in_cell")):
+        bad.write_text(json.dumps({"times": times}))
+        run = time_chapters(tmp_path / "no-book", out, "--merge", str(good), str(bad))   # a good file first: still nothing written
+        assert run.returncode == 2 and f"--merge '{bad}' is not a chapter-times record (an entry without '{missing}')" in run.stderr, run.stderr
+        assert not out.exists()
+    run = time_chapters(tmp_path / "no-book", out, "--merge", str(good), "--full", "mnist")
+    assert run.returncode == 2 and "--merge runs no chapter" in run.stderr and not out.exists()

@@ -88,11 +88,16 @@ def run_load(seconds: float) -> float:
     return fifteen if seconds >= 900 else five if seconds >= 300 else one
 
 
+REQUIRED = ("chapter", "mode", "device", "seconds")       # every entry: what was timed, where, how long
+STOPPED = ("stopped_in_cell", "code_cells")                # and where a stopped one was stopped
+
+
 def merge(out: Path, entries: list[dict]) -> None:
-    """Write ``entries`` into the record at ``out``, each replacing the entry of its chapter, mode and device."""
+    """Write ``entries`` into the record at ``out``, each replacing the entry of its chapter, mode and device
+    (of two entries with the same key, the later one)."""
     record = json.loads(out.read_text()) if out.exists() else {"times": []}
-    keys = {(e["chapter"], e["mode"], e["device"]) for e in entries}
-    record["times"] = [t for t in record["times"] if (t["chapter"], t["mode"], t["device"]) not in keys] + entries
+    latest = {(e["chapter"], e["mode"], e["device"]): e for e in entries}
+    record["times"] = [t for t in record["times"] if (t["chapter"], t["mode"], t["device"]) not in latest] + list(latest.values())
     write_json(out, record)
 
 
@@ -105,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=arguments.integer("--timeout"), default=3600, help="seconds a cell may run")
     parser.add_argument("--stop-after", type=arguments.positive_float("--stop-after"), default=math.inf, metavar="SECONDS",
                         help="seconds a chapter may run; one still running then is stopped and recorded as a lower bound")
-    parser.add_argument("--merge", nargs="+", type=Path, metavar="FILE", help="merge these records' entries into --out; run no chapter")
+    parser.add_argument("--merge", nargs="+", type=Path, metavar="FILE",
+                        help="merge these records' entries into --out and run no chapter (--book, --timeout and --stop-after do not apply)")
     args = parser.parse_args(argv)
     if args.merge:
         if args.chapters or args.full:
@@ -114,11 +120,11 @@ def main(argv: list[str] | None = None) -> int:
         for path in args.merge:
             try:
                 times = json.loads(path.read_text())["times"]
-                unnamed = next((key for t in times for key in ("chapter", "mode", "device") if key not in t), None)
+                missing = next((key for t in times for key in REQUIRED + (STOPPED if t.get("stopped") else ()) if key not in t), None)
             except (OSError, ValueError, KeyError, TypeError) as error:
-                parser.error(f"--merge {str(path)!r} is not a chapter-times record ({type(error).__name__}: {error})")
-            if unnamed:   # every entry names what it timed, and where
-                parser.error(f"--merge {str(path)!r} is not a chapter-times record (an entry without {unnamed!r})")
+                parser.error(f"--merge {str(path)!r} cannot be read as a chapter-times record ({type(error).__name__}: {error})")
+            if missing:   # what the mode tables read (lipreg_lib.book.mode_note)
+                parser.error(f"--merge {str(path)!r} is not a chapter-times record (an entry without {missing!r})")
             entries += times
         merge(args.out, entries)
         print(f"merged {len(entries)} entries into {args.out}")

@@ -26,7 +26,7 @@ from ..validation import check_positive_int
 from .engine import class_margin
 from .result import AttackResult
 
-ROUNDING = 1e-4  # relative to the largest |logit|: about 840 float32 units in the last place (2⁻²³ each)
+BOUNDARY_TOLERANCE = 1e-4  # of max(1, max|z|): about 839 float32 epsilons (2⁻²³)
 
 BatchAttack = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 
@@ -50,17 +50,18 @@ def checked(model: nn.Module, x: torch.Tensor, y: torch.Tensor, adversarial: tor
 def recheck(model: nn.Module, adversarial: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """``(fooled, on_boundary)`` for examples evaluated again, in one batch of their own, in eval mode and
     full float32 on the model's device: ``fooled`` where another class wins (class margin
-    ``z_y − max_{j≠y} z_j < 0``), ``on_boundary`` where ``|z_y − max_{j≠y} z_j| ≤ 10⁻⁴ · max(1, maxⱼ |zⱼ|)``.
-    There float32 rounding decides the label, and on a GPU it changes with the batch an example is
-    evaluated in (cuDNN chooses kernels by the batch's shape): an attack that stops at the first crossing
-    (DeepFool) can leave such examples, which the driver's check in its batch and this one may then count
-    differently. ``fooled | on_boundary`` holds for every example an attack reports; a non-adversarial
-    one fails it. The results are on the CPU."""
+    ``z_y − max_{j≠y} z_j < 0``), ``on_boundary`` where ``|z_y − max_{j≠y} z_j| ≤ 10⁻⁴ · max(1, maxⱼ |zⱼ|)``,
+    a band treated as within float32 rounding. There the label can change with the batch an example is
+    evaluated in on a GPU (cuDNN chooses kernels by the batch's shape): an attack that stops at the first
+    crossing (DeepFool) can leave such examples, which the driver's check in its batch and this one may
+    then count differently. ``fooled | on_boundary`` holds for every example an attack reports with a
+    finite distance; a non-adversarial one fails it. ``y`` holds int64 labels on any device; the results
+    are on the CPU."""
     with eval_mode(model), full_float32():
         logits = model(adversarial.to(model_device(model))).float().cpu()
     margin = class_margin(logits, y.cpu())
     scale = logits.abs().amax(1).clamp(min=1.0)
-    return margin < 0, margin.abs() <= ROUNDING * scale
+    return margin < 0, margin.abs() <= BOUNDARY_TOLERANCE * scale
 
 
 def drive(model: nn.Module, split: Split, name: str, batch_attack: BatchAttack, settings: dict, *, batch_size: int = 500,
