@@ -14,6 +14,7 @@ from statistics import mean, stdev
 from lipreg_lib.book import load_results, load_runs, results_dir
 from lipreg_lib.compare import describe_pair, ranking_pairs, table3_directions, table3_rows
 from lipreg_lib.results import by_label as group_by_label
+from lipreg_lib.runio import short_commit
 from lipreg_lib.validation import LipregError, check_choice
 
 GRIDS = tuple(sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "grids").glob("*.yaml") if not p.stem.endswith("-seeds")))
@@ -47,7 +48,7 @@ def grid_table(name: str) -> str | None:
     rows = [[label, *(spread([r[key] for r in group][: 1 if key in TIMINGS else None], digits) for _, key, digits in COLUMNS)]
             for label, group in by_label.items()]
     prov = results["provenance"]
-    text = [f"### {name} — {runs[0]['eval_n']} test images; commit {prov['git_commit'][:10]}, {prov['device']}, {prov['time']}",
+    text = [f"### {name} — {runs[0]['eval_n']} test images; commit {short_commit(prov['git_commit'], 10)}, {prov['device']}, {prov['time']}",
             "", markdown(header, rows), ""]
     pairs = ranking_pairs({label: [r["median_distance"] for r in group] for label, group in by_label.items()})
     if pairs:
