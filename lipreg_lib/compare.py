@@ -130,16 +130,20 @@ def describe_pair(pair: Mapping) -> str:
             f" (seeds {pair['seeds'][0]}/{pair['seeds'][1]}, {verdict})")
 
 
-def lambda_trade(runs: Iterable[Mapping], paper_lam: float, clear: float = 0.05) -> dict:
+def lambda_trade(runs: Iterable[Mapping], paper_lam: float, clear: float | None = None) -> dict:
     """Median distance and clean error against λ in a λ grid (``runs`` differ in ``lam`` and ``seed``; λ = 0
     among them), in the authors' convention of eq. 12 (penalty λ·max‖∇ℓ‖/B, arXiv 1810.00953 §4.1).
 
     Per λ: ``median`` and ``error`` (clean test error, %) as means over seeds, and each seed's values.
     At ``paper_lam``, against λ = 0 of the same seed: ``changes`` (the median's change in %, one per seed)
     and ``error changes`` (clean error, points); ``change`` and ``error change`` are their means.
-    ``onset``: the smallest λ > 0 from which the mean median stays more than ``clear`` above λ = 0's
-    (``None`` if it never does). ``best``: the λ with the largest mean median. ``spread``: how much the
-    seeds' medians at λ = 0 differ, ``100 (max/min − 1)`` in % (0 with one seed).
+    ``moves``: per λ, the mean median's change against λ = 0's, ``100 (m̄_λ / m̄₀ − 1)`` in %. ``spread``: how
+    much the seeds' medians at λ = 0 differ, ``100 (max/min − 1)`` in % (0 with one seed). ``noise``: two
+    standard errors of the difference between two λ's mean medians, in % of λ = 0's, ``200 s_p √(2/k) / m̄₀``,
+    with ``s_p²`` the seeds' pooled variance of the median over every λ (:func:`seed_variance`), ``k`` the
+    seeds at λ = 0 and ``m̄₀`` their mean median (0 with one seed): a move smaller than this is within the
+    seed-to-seed noise. ``onset``: the smallest λ > 0 from which every move is above ``clear`` (a fraction;
+    ``None``, the default: the noise), ``None`` if none is. ``best``: the λ with the largest mean median.
     """
     groups: dict[float, dict[int, Mapping]] = {}
     for run in runs:
@@ -152,14 +156,16 @@ def lambda_trade(runs: Iterable[Mapping], paper_lam: float, clear: float = 0.05)
     paired = sorted(set(groups[0.0]) & set(groups[paper_lam]))
     changes = [100 * (groups[paper_lam][s]["median_distance"] / groups[0.0][s]["median_distance"] - 1) for s in paired]
     error_changes = [groups[paper_lam][s]["test_error"] - groups[0.0][s]["test_error"] for s in paired]
+    noise = 200 * sqrt(seed_variance(median.values()) * 2 / len(median[0.0])) / mean(median[0.0])
+    moves = {lam: 100 * (mean(median[lam]) / mean(median[0.0]) - 1) for lam in lams}
+    threshold = noise if clear is None else 100 * clear
     penalised = [lam for lam in lams if lam > 0]
-    above = [mean(median[lam]) > (1 + clear) * mean(median[0.0]) for lam in penalised]
-    onset = next((lam for k, lam in enumerate(penalised) if all(above[k:])), None)
+    onset = next((lam for k, lam in enumerate(penalised) if all(moves[later] > threshold for later in penalised[k:])), None)
     return {"lams": lams, "median": [mean(median[lam]) for lam in lams], "error": [mean(error[lam]) for lam in lams],
             "median seeds": [median[lam] for lam in lams], "error seeds": [error[lam] for lam in lams],
             "seeds": sorted({s for g in groups.values() for s in g}), "changes": changes, "error changes": error_changes,
-            "change": mean(changes), "error change": mean(error_changes), "onset": onset,
-            "spread": 100 * (max(median[0.0]) / min(median[0.0]) - 1),
+            "change": mean(changes), "error change": mean(error_changes), "moves": [moves[lam] for lam in lams],
+            "spread": 100 * (max(median[0.0]) / min(median[0.0]) - 1), "noise": noise, "onset": onset,
             "best": max(penalised, key=lambda lam: mean(median[lam]))}
 
 

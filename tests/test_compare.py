@@ -87,7 +87,7 @@ def test_lambda_trade_pairs_each_seed_with_its_own_unpenalised_run_and_finds_the
     rows = [(0.0, 0, 1.0, 10.0), (0.0, 1, 2.0, 12.0), (0.1, 0, 1.2, 10.5), (0.1, 1, 2.0, 12.5),
             (1.0, 0, 1.0, 11.0), (1.0, 1, 2.1, 13.0), (10.0, 0, 1.3, 20.0), (10.0, 1, 2.2, 30.0)]
     runs = [{"lam": lam, "seed": seed, "median_distance": med, "test_error": err} for lam, seed, med, err in rows]
-    trade = lambda_trade(runs, paper_lam=0.1)
+    trade = lambda_trade(runs, paper_lam=0.1, clear=0.05)
     assert trade["lams"] == [0.0, 0.1, 1.0, 10.0] and trade["seeds"] == [0, 1]
     assert trade["changes"] == pytest.approx([20.0, 0.0]) and trade["change"] == pytest.approx(10.0)   # 1.2/1.0 and 2.0/2.0, not 3.2/3.0
     assert trade["error changes"] == pytest.approx([0.5, 0.5]) and trade["error"][-1] == pytest.approx(25.0)
@@ -95,6 +95,14 @@ def test_lambda_trade_pairs_each_seed_with_its_own_unpenalised_run_and_finds_the
     # mean medians 1.5, 1.6, 1.55, 1.75: λ = 0.1 is 6.7 % above but λ = 1 falls back to 3.3 %; only λ = 10 stays above
     assert trade["onset"] == 10.0 and trade["best"] == 10.0 and trade["spread"] == pytest.approx(100.0)   # λ = 0: medians 1 and 2
     assert lambda_trade(runs, paper_lam=0.1, clear=0.2)["onset"] is None   # 1.75 is 16.7 % above
+    # seed differences 1, 0.8, 1.1, 0.9: pooled variance (1 + 0.64 + 1.21 + 0.81) / 2 / 4 = 0.4575 on 4 degrees of freedom;
+    # a difference of two means of 2 seeds has s.e. √(0.4575 · (1/2 + 1/2)); twice that, in % of λ = 0's mean median 1.5
+    assert trade["noise"] == pytest.approx(200 * 0.4575 ** 0.5 / 1.5)
+    assert trade["moves"] == pytest.approx([0.0, 100 * 0.1 / 1.5, 100 * 0.05 / 1.5, 100 * 0.25 / 1.5])
+    assert lambda_trade(runs, paper_lam=0.1)["onset"] is None   # by default the onset asks for a move above the noise, 90 %
+    loud = [{**r, "median_distance": r["median_distance"] * 2} if r["lam"] == 10.0 else r for r in runs]   # λ = 10: mean 3.5, +133 %
+    assert lambda_trade(loud, paper_lam=0.1)["onset"] == 10.0
+    assert lambda_trade([r for r in runs if r["seed"] == 0], paper_lam=0.1)["noise"] == 0.0   # one seed: no noise estimate
     with pytest.raises(LipregError, match="λ = 0.3"):
         lambda_trade(runs, paper_lam=0.3)
 
