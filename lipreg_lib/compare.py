@@ -138,12 +138,13 @@ def lambda_trade(runs: Iterable[Mapping], paper_lam: float, clear: float | None 
     At ``paper_lam``, against λ = 0 of the same seed: ``changes`` (the median's change in %, one per seed)
     and ``error changes`` (clean error, points); ``change`` and ``error change`` are their means.
     ``moves``: per λ, the mean median's change against λ = 0's, ``100 (m̄_λ / m̄₀ − 1)`` in %. ``spread``: how
-    much the seeds' medians at λ = 0 differ, ``100 (max/min − 1)`` in % (0 with one seed). ``noise``: two
-    standard errors of the difference between two λ's mean medians, in % of λ = 0's, ``200 s_p √(2/k) / m̄₀``,
-    with ``s_p²`` the seeds' pooled variance of the median over every λ (:func:`seed_variance`), ``k`` the
-    seeds at λ = 0 and ``m̄₀`` their mean median (0 with one seed): a move smaller than this is within the
-    seed-to-seed noise. ``onset``: the smallest λ > 0 from which every move is above ``clear`` (a fraction;
-    ``None``, the default: the noise), ``None`` if none is. ``best``: the λ with the largest mean median.
+    much the seeds' medians at λ = 0 differ, ``100 (max/min − 1)`` in % (0 with one seed). ``noise`` (``None``
+    when no λ has two seeds): two standard errors of the difference between two λ's mean medians, in % of
+    λ = 0's mean median m̄₀, ``200 s_p √(2/k) / m̄₀``, with ``s_p²`` the seeds' variance of the median pooled over
+    every λ (:func:`seed_variance`) and ``k`` the fewest seeds at any λ (the larger noise where they differ):
+    a move smaller than this is within the seed-to-seed noise. ``onset``: the smallest λ > 0 from which every
+    move is above ``clear`` (a fraction, 0.05 for 5 %; ``None``, the default: above the noise), ``None`` if
+    none is or there is no noise to clear. ``best``: the λ with the largest mean median.
     """
     groups: dict[float, dict[int, Mapping]] = {}
     for run in runs:
@@ -156,11 +157,14 @@ def lambda_trade(runs: Iterable[Mapping], paper_lam: float, clear: float | None 
     paired = sorted(set(groups[0.0]) & set(groups[paper_lam]))
     changes = [100 * (groups[paper_lam][s]["median_distance"] / groups[0.0][s]["median_distance"] - 1) for s in paired]
     error_changes = [groups[paper_lam][s]["test_error"] - groups[0.0][s]["test_error"] for s in paired]
-    noise = 200 * sqrt(seed_variance(median.values()) * 2 / len(median[0.0])) / mean(median[0.0])
+    fewest = min(len(values) for values in median.values())
+    several = any(len(values) > 1 for values in median.values())
+    noise = 200 * sqrt(seed_variance(median.values()) * 2 / fewest) / mean(median[0.0]) if several else None
     moves = {lam: 100 * (mean(median[lam]) / mean(median[0.0]) - 1) for lam in lams}
     threshold = noise if clear is None else 100 * clear
     penalised = [lam for lam in lams if lam > 0]
-    onset = next((lam for k, lam in enumerate(penalised) if all(moves[later] > threshold for later in penalised[k:])), None)
+    onset = None if threshold is None else next(
+        (lam for i, lam in enumerate(penalised) if all(moves[later] > threshold for later in penalised[i:])), None)
     return {"lams": lams, "median": [mean(median[lam]) for lam in lams], "error": [mean(error[lam]) for lam in lams],
             "median seeds": [median[lam] for lam in lams], "error seeds": [error[lam] for lam in lams],
             "seeds": sorted({s for g in groups.values() for s in g}), "changes": changes, "error changes": error_changes,

@@ -100,9 +100,16 @@ def test_lambda_trade_pairs_each_seed_with_its_own_unpenalised_run_and_finds_the
     assert trade["noise"] == pytest.approx(200 * 0.4575 ** 0.5 / 1.5)
     assert trade["moves"] == pytest.approx([0.0, 100 * 0.1 / 1.5, 100 * 0.05 / 1.5, 100 * 0.25 / 1.5])
     assert lambda_trade(runs, paper_lam=0.1)["onset"] is None   # by default the onset asks for a move above the noise, 90 %
-    loud = [{**r, "median_distance": r["median_distance"] * 2} if r["lam"] == 10.0 else r for r in runs]   # λ = 10: mean 3.5, +133 %
-    assert lambda_trade(loud, paper_lam=0.1)["onset"] == 10.0
-    assert lambda_trade([r for r in runs if r["seed"] == 0], paper_lam=0.1)["noise"] == 0.0   # one seed: no noise estimate
+    loud = [{**r, "median_distance": r["median_distance"] * 2} if r["lam"] == 10.0 else r for r in runs]
+    assert lambda_trade(loud, paper_lam=0.1)["onset"] == 10.0   # λ = 10: mean 3.5, +133 %, above its noise, now 116 %
+    assert lambda_trade(runs, paper_lam=0.1, clear=0.0)["onset"] == 0.1   # every move is above 0 %
+    sunk = [{**r, "median_distance": 0.5} if r["lam"] == 1.0 else r for r in runs]   # λ = 1 falls below λ = 0: −66.7 %
+    assert lambda_trade(sunk, paper_lam=0.1, clear=0.05)["onset"] == 10.0
+    # λ = 10 with one seed: s_p² pooled over the other three λ, (1 + 0.64 + 1.21) / 2 / 3 = 0.475, and k = 1, the larger noise
+    uneven = [r for r in runs if not (r["lam"] == 10.0 and r["seed"] == 1)]
+    assert lambda_trade(uneven, paper_lam=0.1)["noise"] == pytest.approx(200 * (0.475 * 2) ** 0.5 / 1.5)
+    alone = lambda_trade([r for r in runs if r["seed"] == 0], paper_lam=0.1)
+    assert alone["noise"] is None and alone["onset"] is None   # one seed: no noise estimate, nothing to clear
     with pytest.raises(LipregError, match="λ = 0.3"):
         lambda_trade(runs, paper_lam=0.3)
 
