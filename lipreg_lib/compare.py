@@ -157,20 +157,21 @@ def lambda_trade(runs: Iterable[Mapping], paper_lam: float, clear: float | None 
     paired = sorted(set(groups[0.0]) & set(groups[paper_lam]))
     changes = [100 * (groups[paper_lam][s]["median_distance"] / groups[0.0][s]["median_distance"] - 1) for s in paired]
     error_changes = [groups[paper_lam][s]["test_error"] - groups[0.0][s]["test_error"] for s in paired]
+    means = {lam: mean(median[lam]) for lam in lams}
     fewest = min(len(values) for values in median.values())
     several = any(len(values) > 1 for values in median.values())
-    noise = 200 * sqrt(seed_variance(median.values()) * 2 / fewest) / mean(median[0.0]) if several else None
-    moves = {lam: 100 * (mean(median[lam]) / mean(median[0.0]) - 1) for lam in lams}
+    noise = 200 * sqrt(seed_variance(median.values()) * 2 / fewest) / means[0.0] if several else None
+    moves = {lam: 100 * (means[lam] / means[0.0] - 1) for lam in lams}
     threshold = noise if clear is None else 100 * clear
     penalised = [lam for lam in lams if lam > 0]
     onset = None if threshold is None else next(
         (lam for i, lam in enumerate(penalised) if all(moves[later] > threshold for later in penalised[i:])), None)
-    return {"lams": lams, "median": [mean(median[lam]) for lam in lams], "error": [mean(error[lam]) for lam in lams],
+    return {"lams": lams, "median": [means[lam] for lam in lams], "error": [mean(error[lam]) for lam in lams],
             "median seeds": [median[lam] for lam in lams], "error seeds": [error[lam] for lam in lams],
             "seeds": sorted({s for g in groups.values() for s in g}), "changes": changes, "error changes": error_changes,
             "change": mean(changes), "error change": mean(error_changes), "moves": [moves[lam] for lam in lams],
             "spread": 100 * (max(median[0.0]) / min(median[0.0]) - 1), "noise": noise, "onset": onset,
-            "best": max(penalised, key=lambda lam: mean(median[lam]))}
+            "best": max(penalised, key=means.get)}
 
 
 COST_VARIANTS = {  # id: (label, defence spec, tanh head): what benchmarks/defence_cost.py measures
