@@ -18,6 +18,9 @@ The commands that wrote the committed records (``data/results/``):
         --warmup 3 --repeats 20 --out data/results/defence_cost_cuda_fast.json
     python benchmarks/defence_cost.py --models resnext34 --variants lip tulip lip-fd tulip-fd --no-cudnn-benchmark --batch 128 \
         --device cuda --warmup 3 --repeats 10 --out data/results/defence_cost_cuda_no_cudnn_benchmark.json
+    for run in 1 2; do for off in "" --no-cudnn-benchmark; do   # the autotuner's pairs chapter 9 compares run to run
+        python benchmarks/defence_cost.py --models resnext34 --variants lip lip-fd tulip tulip-fd $off --batch 128 --device cuda \
+            --warmup 3 --repeats 10 --out data/results/cudnn_autotuner_run$run${off:+_off}.json; done; done
 
 Records written since carry the command itself (``command``) and the variants measured (``settings.variants``).
 
