@@ -63,7 +63,8 @@ def full_float32() -> Iterator[None]:
 
     TF32 (PyTorch's default for cuDNN convolutions on Ampere and later GPUs) rounds operands to a 10-bit
     mantissa, ≈ 1e-3 relative error per operand (an input gradient through several layers can be off by
-    several per cent: :func:`~lipreg_lib.gradients.loss_gradient`), and its result depends on the algorithm cuDNN picks for a batch size.
+    several per cent: :func:`~lipreg_lib.gradients.loss_gradient`), and its result depends on the
+    algorithm cuDNN picks for a batch size.
     An attack's example lies just past the decision boundary, so under TF32 a re-evaluation of it in
     another batch can land on the other side. Attacks, :func:`~lipreg_lib.evaluate.clean.logits_of` and
     the evaluation statistics compute in full float32, where a reported example stays adversarial when

@@ -122,7 +122,8 @@ def test_a_gpu_model_takes_cpu_data_and_gives_cpu_results(models, digits):
     assert out.device == x.device and torch.allclose(out, logits_of(on_cpu, x), atol=1e-4)
     # loss_gradient keeps the GPU's default precision, as training does: there TF32 convolutions put this model's
     # input gradient off by up to 7.5 % of its largest entry (an H200, against float64; the logits by 6e-5),
-    # so the device convention is checked in full float32, where each is within 3e-7 of float64's (relative to the largest entry)
+    # so the device convention is checked in full float32, where each is within 3e-7 of float64's (relative to the
+    # largest entry)
     with full_float32():
         g, logits = loss_gradient(on_gpu, x, y)
     g_cpu, logits_cpu = loss_gradient(on_cpu, x, y)
